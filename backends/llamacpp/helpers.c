@@ -1,0 +1,44 @@
+#include "helpers.h"
+#include "_cgo_export.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+// lg_batch_add appends one token of one sequence to a batch allocated with
+// llama_batch_init(n, 0, 1). The caller keeps n_tokens below n.
+void lg_batch_add(struct llama_batch *b, llama_token id, llama_pos pos, llama_seq_id seq, int logits) {
+	int i = b->n_tokens;
+	b->token[i] = id;
+	b->pos[i] = pos;
+	b->n_seq_id[i] = 1;
+	b->seq_id[i][0] = seq;
+	b->logits[i] = (int8_t)logits;
+	b->n_tokens = i + 1;
+}
+
+static void lg_log(enum ggml_log_level level, const char *text, void *user_data) {
+	llamagateLog((int)level, (char *)text, user_data);
+}
+
+void lg_set_log(void) {
+	llama_log_set(lg_log, NULL);
+}
+
+static bool lg_progress(float progress, void *user_data) {
+	return llamagateProgress(progress, user_data);
+}
+
+void lg_set_progress(struct llama_model_params *p, void *user_data) {
+	p->progress_callback = lg_progress;
+	p->progress_callback_user_data = user_data;
+}
+
+// lg_release_memory hands memory that the C allocator keeps after an unload
+// back to the operating system, so RSS drops when a model is freed (glibc
+// otherwise keeps freed arenas of the threads that ran llama.cpp).
+void lg_release_memory(void) {
+#if defined(__GLIBC__)
+	malloc_trim(0);
+#endif
+}

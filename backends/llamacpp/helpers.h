@@ -1,0 +1,13 @@
+// C helpers for the llamacpp package: small functions that are awkward to
+// write in Go through cgo (filling a llama_batch, installing callbacks).
+#ifndef LLAMAGATE_HELPERS_H
+#define LLAMAGATE_HELPERS_H
+
+#include "llama.h"
+
+void lg_batch_add(struct llama_batch *b, llama_token id, llama_pos pos, llama_seq_id seq, int logits);
+void lg_set_log(void);
+void lg_set_progress(struct llama_model_params *p, void *user_data);
+void lg_release_memory(void);
+
+#endif

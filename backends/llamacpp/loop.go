@@ -1,0 +1,421 @@
+package llamacpp
+
+/*
+#include <stdlib.h>
+#include "helpers.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"github.com/llamagate/llamagate/engine"
+)
+
+// sequence is one generation request. The fields below the line are owned
+// by the batch loop once the sequence leaves the wait queue.
+type sequence struct {
+	ctx             context.Context
+	req             engine.Request
+	prompt          []int
+	out             *stream
+	filter          *engine.TextFilter
+	stopCancelWatch func() bool
+
+	slot      *slot
+	sampler   *C.struct_llama_sampler
+	prefilled int // prompt tokens whose KV is in the slot
+	cached    int // prompt tokens reused from the slot's previous KV
+	generated int
+	next      C.llama_token // sampled and sent, not yet decoded
+	batchIdx  int           // index of this sequence's logits in the current batch, or -1
+}
+
+func (s *sequence) generating() bool { return s.prefilled == len(s.prompt) }
+
+// slot is one llama.cpp sequence id. cache lists exactly the tokens whose KV
+// cells the sequence id holds, in position order; an idle slot keeps them so
+// a later prompt with the same prefix skips their evaluation.
+type slot struct {
+	id       int
+	seq      *sequence
+	cache    []int
+	lastUsed uint64
+}
+
+// minPrefixSimilarity is the share of a new prompt that must match an idle
+// slot's cached tokens for the slot to be chosen over the least recently used
+// one: a small accidental match (a BOS token) is not worth destroying another
+// slot's cache for.
+const minPrefixSimilarity = 0.1
+
+type loop struct {
+	m        *Model
+	lctx     *C.struct_llama_context
+	mem      C.llama_memory_t
+	batch    *C.struct_llama_batch // in C memory: cgo may not see Go pointers to it
+	slots    []*slot
+	running  []*sequence // in admission order: earlier prompts prefill first
+	clock    uint64
+	pieceBuf []byte
+}
+
+// run is the goroutine that owns the llama context for the model's life.
+func (m *Model) run(ready chan<- error) {
+	// The context is used from this OS thread only. The thread goes back
+	// to Go's pool afterwards: ending it with the goroutine would leave
+	// glibc's per-thread allocator state behind on every unload.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(m.exited)
+	if err := m.loadModel(); err != nil {
+		m.freeModel()
+		ready <- err
+		return
+	}
+	lctx, err := m.newContext()
+	if err != nil {
+		m.freeModel()
+		ready <- err
+		return
+	}
+	l := &loop{
+		m:        m,
+		lctx:     lctx,
+		mem:      C.llama_get_memory(lctx),
+		batch:    (*C.struct_llama_batch)(C.malloc(C.size_t(unsafe.Sizeof(C.struct_llama_batch{})))),
+		pieceBuf: make([]byte, 256),
+	}
+	*l.batch = C.llama_batch_init(C.int32_t(m.opts.BatchSize), 0, 1)
+	for i := range m.opts.Parallel {
+		l.slots = append(l.slots, &slot{id: i})
+	}
+	ready <- nil
+	l.serve()
+	C.llama_batch_free(*l.batch)
+	C.free(unsafe.Pointer(l.batch))
+	C.llama_free(lctx)
+	m.freeModel()
+}
+
+func (l *loop) serve() {
+	for {
+		l.admit()
+		l.reapCancelled()
+		if len(l.running) == 0 {
+			select {
+			case <-l.m.wake:
+				continue
+			case <-l.m.quit:
+				l.shutdown()
+				return
+			}
+		}
+		select {
+		case <-l.m.quit:
+			l.shutdown()
+			return
+		default:
+		}
+		l.step()
+	}
+}
+
+// admit moves waiting sequences into free slots, oldest first.
+func (l *loop) admit() {
+	type pick struct {
+		seq  *sequence
+		slot *slot
+	}
+	var picks []pick
+	taken := map[*slot]bool{}
+	l.m.mu.Lock()
+	for len(l.m.waiting) > 0 {
+		seq := l.m.waiting[0]
+		s := l.chooseSlot(seq.prompt, taken)
+		if s == nil {
+			break
+		}
+		taken[s] = true
+		l.m.waiting = l.m.waiting[1:]
+		l.m.occupied++
+		picks = append(picks, pick{seq, s})
+	}
+	l.m.mu.Unlock()
+	for _, p := range picks {
+		l.assign(p.seq, p.slot)
+	}
+	if len(picks) > 0 {
+		l.publishStats()
+	}
+}
+
+// chooseSlot picks the free slot whose cached tokens share the longest
+// prefix with prompt, if that prefix is worth keeping; otherwise the least
+// recently used free slot.
+func (l *loop) chooseSlot(prompt []int, taken map[*slot]bool) *slot {
+	var best, lru *slot
+	bestN := 0
+	for _, s := range l.slots {
+		if s.seq != nil || taken[s] {
+			continue
+		}
+		if lru == nil || s.lastUsed < lru.lastUsed {
+			lru = s
+		}
+		if l.m.opts.NoPrefixCache {
+			continue
+		}
+		if n := commonPrefix(s.cache, prompt); n > bestN {
+			best, bestN = s, n
+		}
+	}
+	if best != nil && float64(bestN) >= minPrefixSimilarity*float64(len(prompt)) {
+		return best
+	}
+	return lru
+}
+
+func commonPrefix(a, b []int) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// assign binds seq to s, keeping the KV of the shared prompt prefix. At
+// least one prompt token is always evaluated, to get logits to sample from.
+func (l *loop) assign(seq *sequence, s *slot) {
+	keep := 0
+	if !l.m.opts.NoPrefixCache {
+		keep = min(commonPrefix(s.cache, seq.prompt), len(seq.prompt)-1)
+	}
+	if keep < len(s.cache) {
+		if !C.llama_memory_seq_rm(l.mem, C.llama_seq_id(s.id), C.llama_pos(keep), -1) {
+			C.llama_memory_seq_rm(l.mem, C.llama_seq_id(s.id), -1, -1)
+			keep = 0
+		}
+		s.cache = s.cache[:keep]
+	}
+	seq.slot = s
+	seq.prefilled = keep
+	seq.cached = keep
+	seq.batchIdx = -1
+	seq.sampler = newSampler(seq.req.Sampling)
+	s.seq = seq
+	l.running = append(l.running, seq)
+}
+
+func (l *loop) reapCancelled() {
+	for _, seq := range append([]*sequence(nil), l.running...) {
+		if seq.ctx.Err() != nil {
+			l.m.stats.cancelled.Add(1)
+			l.end(seq, engine.Event{Err: context.Cause(seq.ctx)}, true)
+		}
+	}
+}
+
+func (l *loop) shutdown() {
+	for _, seq := range append([]*sequence(nil), l.running...) {
+		l.end(seq, engine.Event{Err: engine.ErrClosed}, true)
+	}
+	l.m.mu.Lock()
+	waiting := l.m.waiting
+	l.m.waiting = nil
+	l.m.markIdleLocked()
+	l.m.mu.Unlock()
+	for _, seq := range waiting {
+		seq.stopCancelWatch()
+		seq.out.push(engine.Event{Err: engine.ErrClosed})
+	}
+}
+
+// end finishes seq with its final event. dropKV frees the slot's KV cells
+// (cancellation, errors); otherwise the slot keeps them for prefix reuse.
+func (l *loop) end(seq *sequence, final engine.Event, dropKV bool) {
+	s := seq.slot
+	if dropKV {
+		C.llama_memory_seq_rm(l.mem, C.llama_seq_id(s.id), -1, -1)
+		s.cache = s.cache[:0]
+	}
+	if seq.sampler != nil {
+		C.llama_sampler_free(seq.sampler)
+		seq.sampler = nil
+	}
+	for i, r := range l.running {
+		if r == seq {
+			l.running = append(l.running[:i], l.running[i+1:]...)
+			break
+		}
+	}
+	s.seq = nil
+	l.clock++
+	s.lastUsed = l.clock
+	seq.stopCancelWatch()
+	l.publishStats()
+	l.m.mu.Lock()
+	l.m.occupied--
+	l.m.markIdleLocked()
+	l.m.mu.Unlock()
+	if final.Done {
+		final.Usage = engine.Usage{PromptTokens: len(seq.prompt), CompletionTokens: seq.generated, CachedTokens: seq.cached}
+	}
+	seq.out.push(final)
+}
+
+func (l *loop) finish(seq *sequence, reason engine.FinishReason) {
+	if rest := seq.filter.Flush(); rest != "" {
+		seq.out.push(engine.Event{Text: rest})
+	}
+	l.end(seq, engine.Event{Done: true, Finish: reason}, false)
+}
+
+func (l *loop) publishStats() {
+	var active, cached int64
+	for _, s := range l.slots {
+		if s.seq != nil {
+			active += int64(len(s.cache))
+		} else {
+			cached += int64(len(s.cache))
+		}
+	}
+	l.m.stats.activeTokens.Store(active)
+	l.m.stats.cachedTokens.Store(cached)
+}
+
+// step builds one batch from every running sequence, decodes it, and
+// samples a token for each sequence that produced logits. Generating
+// sequences go first so a newly arrived prompt cannot starve them; prompts
+// fill the rest of the batch within the prefill budget.
+func (l *loop) step() {
+	type undo struct {
+		seq                 *sequence
+		cacheLen, prefilled int
+	}
+	var undos []undo
+	b := l.batch
+	b.n_tokens = 0
+	generating := false
+	for _, seq := range l.running {
+		seq.batchIdx = -1
+		if !seq.generating() {
+			continue
+		}
+		s := seq.slot
+		undos = append(undos, undo{seq, len(s.cache), seq.prefilled})
+		seq.batchIdx = int(b.n_tokens)
+		C.lg_batch_add(b, seq.next, C.llama_pos(len(s.cache)), C.llama_seq_id(s.id), 1)
+		s.cache = append(s.cache, int(seq.next))
+		generating = true
+	}
+	budget := l.m.opts.BatchSize - int(b.n_tokens)
+	if generating {
+		budget = min(budget, l.m.opts.PrefillBudget)
+	}
+	for _, seq := range l.running {
+		if budget <= 0 {
+			break
+		}
+		if seq.generating() {
+			continue
+		}
+		s := seq.slot
+		undos = append(undos, undo{seq, len(s.cache), seq.prefilled})
+		k := min(len(seq.prompt)-seq.prefilled, budget)
+		for j := range k {
+			i := seq.prefilled + j
+			last := i == len(seq.prompt)-1
+			if last {
+				seq.batchIdx = int(b.n_tokens)
+			}
+			logits := 0
+			if last {
+				logits = 1
+			}
+			C.lg_batch_add(b, C.llama_token(seq.prompt[i]), C.llama_pos(len(s.cache)), C.llama_seq_id(s.id), C.int(logits))
+			s.cache = append(s.cache, seq.prompt[i])
+		}
+		seq.prefilled += k
+		budget -= k
+	}
+	if b.n_tokens == 0 {
+		return
+	}
+	rc := C.llama_decode(l.lctx, *b)
+	l.m.stats.steps.Add(1)
+	if rc != 0 {
+		// llama.cpp leaves no cells of a failed batch behind; make the
+		// slots' token lists match and keep every sequence where it was.
+		var victim *sequence
+		for _, u := range undos {
+			s := u.seq.slot
+			C.llama_memory_seq_rm(l.mem, C.llama_seq_id(s.id), C.llama_pos(u.cacheLen), -1)
+			s.cache = s.cache[:u.cacheLen]
+			u.seq.prefilled = u.prefilled
+			u.seq.batchIdx = -1
+			if victim == nil || len(s.cache) > len(victim.slot.cache) {
+				victim = u.seq
+			}
+		}
+		if rc == 1 && victim != nil {
+			// The KV cache is full: end the sequence holding the most
+			// cells so the others can go on.
+			l.m.log.Warn("KV cache full: ending the longest sequence", "slot", victim.slot.id, "tokens", len(victim.slot.cache))
+			if victim.generating() {
+				l.finish(victim, engine.FinishLength)
+			} else {
+				l.end(victim, engine.Event{Err: fmt.Errorf("the KV cache is full: %w", errKVFull)}, true)
+			}
+			return
+		}
+		err := fmt.Errorf("llama_decode failed with code %d", int(rc))
+		l.m.log.Error("decode failed", "code", int(rc))
+		for _, u := range undos {
+			l.end(u.seq, engine.Event{Err: err}, true)
+		}
+		return
+	}
+	l.sample()
+	if l.m.opts.onStep != nil {
+		l.m.opts.onStep()
+	}
+}
+
+var errKVFull = errors.New("no room left in the KV cache for this prompt; retry later or lower parallel/ctx_size")
+
+func (l *loop) sample() {
+	ctxSize := l.m.info.CtxSize
+	for _, seq := range append([]*sequence(nil), l.running...) {
+		if seq.batchIdx < 0 {
+			continue
+		}
+		tok := C.llama_sampler_sample(seq.sampler, l.lctx, C.int32_t(seq.batchIdx))
+		seq.generated++
+		l.m.stats.generated.Add(1)
+		if C.llama_vocab_is_eog(l.m.vocab, tok) {
+			l.finish(seq, engine.FinishStop)
+			continue
+		}
+		out, stopped := seq.filter.Push(string(piece(l.m.vocab, tok, l.pieceBuf)))
+		if out != "" {
+			seq.out.push(engine.Event{Text: out})
+		}
+		switch {
+		case stopped:
+			l.end(seq, engine.Event{Done: true, Finish: engine.FinishStop}, false)
+		case seq.req.MaxTokens > 0 && seq.generated >= seq.req.MaxTokens:
+			l.finish(seq, engine.FinishLength)
+		case len(seq.slot.cache) >= ctxSize:
+			l.finish(seq, engine.FinishLength)
+		default:
+			seq.next = tok
+		}
+	}
+}

@@ -1,0 +1,419 @@
+package llamacpp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llamagate/llamagate/engine"
+	"github.com/llamagate/llamagate/internal/testmodels"
+)
+
+const storyPrompt = "Once upon a time"
+
+// waitTimeout bounds every wait in these tests so a bug fails instead of
+// hanging; nothing waits for it to pass.
+const waitTimeout = 60 * time.Second
+
+func load(t *testing.T, opts Options) *Model {
+	t.Helper()
+	if opts.Path == "" {
+		opts.Path = testmodels.Stories260K(t)
+	}
+	if opts.Threads == 0 {
+		opts.Threads = 2
+	}
+	m, err := Load(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// collect reads a stream to its final event.
+func collect(t *testing.T, s engine.Stream) ([]string, engine.Event) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	var texts []string
+	for {
+		ev, err := s.Next(ctx)
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		if ev.Done || ev.Err != nil {
+			if _, err := s.Next(ctx); err != io.EOF {
+				t.Fatalf("after the final event Next returned %v, want io.EOF", err)
+			}
+			return texts, ev
+		}
+		texts = append(texts, ev.Text)
+	}
+}
+
+func generate(t *testing.T, m *Model, req engine.Request) (string, engine.Event) {
+	t.Helper()
+	s, err := m.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatalf("generate: %v", err)
+	}
+	texts, final := collect(t, s)
+	if final.Err != nil {
+		t.Fatalf("generation failed: %v", final.Err)
+	}
+	return strings.Join(texts, ""), final
+}
+
+func waitIdle(t *testing.T, m *Model) {
+	t.Helper()
+	select {
+	case <-m.Idle():
+	case <-time.After(waitTimeout):
+		t.Fatalf("engine did not become idle: %+v", m.Stats())
+	}
+}
+
+func TestGreedyIsDeterministic(t *testing.T) {
+	m := load(t, Options{})
+	req := engine.Request{Prompt: storyPrompt, MaxTokens: 48}
+	a, fa := generate(t, m, req)
+	b, fb := generate(t, m, req)
+	if a == "" || a != b {
+		t.Fatalf("greedy outputs differ or are empty:\n%q\n%q", a, b)
+	}
+	if fa.Usage.CompletionTokens != fb.Usage.CompletionTokens {
+		t.Fatalf("usage differs: %+v vs %+v", fa.Usage, fb.Usage)
+	}
+	// A fresh load gives the same text too.
+	m2 := load(t, Options{})
+	c, _ := generate(t, m2, req)
+	if c != a {
+		t.Fatalf("greedy output differs across loads:\n%q\n%q", a, c)
+	}
+}
+
+func TestSeededSamplingIsReproducible(t *testing.T) {
+	m := load(t, Options{NoPrefixCache: true})
+	req := engine.Request{Prompt: storyPrompt, MaxTokens: 48, Sampling: engine.Sampling{Temperature: 0.8, Seed: 42, SeedSet: true, TopP: 0.95}}
+	a, _ := generate(t, m, req)
+	b, _ := generate(t, m, req)
+	if a == "" || a != b {
+		t.Fatalf("same seed gave different outputs:\n%q\n%q", a, b)
+	}
+	outs := map[string]bool{}
+	for seed := range uint32(5) {
+		req.Sampling.Seed = seed
+		o, _ := generate(t, m, req)
+		outs[o] = true
+	}
+	if len(outs) < 2 {
+		t.Fatalf("five seeds at temperature 0.8 all gave the same text: sampling ignores the seed")
+	}
+}
+
+func TestMaxTokensIsExact(t *testing.T) {
+	m := load(t, Options{})
+	for _, n := range []int{1, 7, 20} {
+		_, final := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: n})
+		if final.Finish != engine.FinishLength || final.Usage.CompletionTokens != n {
+			t.Fatalf("max_tokens %d: finish %q, completion tokens %d", n, final.Finish, final.Usage.CompletionTokens)
+		}
+		want, _ := m.Tokenize(storyPrompt, true)
+		if final.Usage.PromptTokens != len(want) {
+			t.Fatalf("prompt tokens %d, tokenizer says %d", final.Usage.PromptTokens, len(want))
+		}
+	}
+}
+
+func TestStopStringCutsOutput(t *testing.T) {
+	m := load(t, Options{})
+	full, _ := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: 64})
+	// Pick a stop string from the middle of the greedy text: a word and
+	// the space after it, which spans several tokens.
+	words := strings.Fields(full)
+	if len(words) < 8 {
+		t.Fatalf("greedy text too short to pick a stop string: %q", full)
+	}
+	stop := words[5] + " " + words[6]
+	at := strings.Index(full, stop)
+	text, final := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: 64, Stop: []string{"never-produced", stop}})
+	if text != full[:at] {
+		t.Fatalf("stop %q: got %q, want %q", stop, text, full[:at])
+	}
+	if final.Finish != engine.FinishStop {
+		t.Fatalf("finish %q, want stop", final.Finish)
+	}
+}
+
+func TestPromptTooLong(t *testing.T) {
+	m := load(t, Options{CtxSize: 32})
+	_, err := m.Generate(context.Background(), engine.Request{Prompt: strings.Repeat("Once upon a time there was a dog. ", 10)})
+	var cle *engine.ContextLengthError
+	if !errors.As(err, &cle) || cle.CtxSize != 32 {
+		t.Fatalf("got %v, want a ContextLengthError for 32 tokens", err)
+	}
+}
+
+func TestContextWindowEndsWithLength(t *testing.T) {
+	m := load(t, Options{CtxSize: 32})
+	_, final := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: 1000})
+	if final.Finish != engine.FinishLength || final.Usage.PromptTokens+final.Usage.CompletionTokens > 33 {
+		t.Fatalf("finish %q usage %+v: want length within the 32-token window", final.Finish, final.Usage)
+	}
+}
+
+func TestInvalidPromptTokens(t *testing.T) {
+	m := load(t, Options{})
+	_, err := m.Generate(context.Background(), engine.Request{PromptTokens: []int{1, 99999}})
+	var ire *engine.InvalidRequestError
+	if !errors.As(err, &ire) {
+		t.Fatalf("got %v, want InvalidRequestError", err)
+	}
+}
+
+func TestCancelDuringPrefillFreesSequence(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// A small batch makes the prompt take many steps; the hook cancels
+	// the request after the first one.
+	var once sync.Once
+	opts := Options{BatchSize: 8, CtxSize: 1024}
+	opts.onStep = func() { once.Do(cancel) }
+	m := load(t, opts)
+	prompt := strings.Repeat("The little dog ran to the park and played. ", 20)
+	s, err := m.Generate(ctx, engine.Request{Prompt: prompt, MaxTokens: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, final := collect(t, s)
+	if !errors.Is(final.Err, context.Canceled) {
+		t.Fatalf("final event %+v, want context.Canceled", final)
+	}
+	st := m.Stats()
+	if st.Active != 0 || st.ActiveTokens != 0 || st.CachedTokens != 0 || st.Cancelled != 1 {
+		t.Fatalf("sequence not freed: %+v", st)
+	}
+	if st.Generated != 0 || st.Steps > 2 {
+		t.Fatalf("generation went on after cancellation: %+v", st)
+	}
+	// The model still works.
+	if text, _ := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: 5}); text == "" {
+		t.Fatal("no output after a cancelled request")
+	}
+}
+
+func TestCancelDuringDecodeFreesSequence(t *testing.T) {
+	m := load(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := m.Generate(ctx, engine.Request{Prompt: storyPrompt, MaxTokens: 2000, Sampling: engine.Sampling{Temperature: 1, Seed: 1, SeedSet: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	_, final := collect(t, s)
+	if !errors.Is(final.Err, context.Canceled) {
+		t.Fatalf("final event %+v, want context.Canceled", final)
+	}
+	st := m.Stats()
+	if st.Active != 0 || st.ActiveTokens != 0 || st.CachedTokens != 0 || st.Generated >= 2000 {
+		t.Fatalf("sequence not freed promptly: %+v", st)
+	}
+}
+
+func TestCancelWhileQueuedLeavesQueueAtOnce(t *testing.T) {
+	release := make(chan struct{})
+	stepped := make(chan struct{}, 1)
+	opts := Options{Parallel: 1, QueueSize: 1}
+	opts.onStep = func() {
+		select {
+		case stepped <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	m := load(t, opts)
+	var releaseOnce sync.Once
+	open := func() { releaseOnce.Do(func() { close(release) }) }
+	defer open()
+	first, err := m.Generate(context.Background(), engine.Request{Prompt: storyPrompt, MaxTokens: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-stepped // the first request holds the only slot
+	ctx, cancel := context.WithCancel(context.Background())
+	queued, err := m.Generate(ctx, engine.Request{Prompt: storyPrompt, MaxTokens: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The slot and the one queue place are taken: the next is refused.
+	if _, err := m.Generate(context.Background(), engine.Request{Prompt: storyPrompt, MaxTokens: 3}); !errors.Is(err, engine.ErrOverloaded) {
+		t.Fatalf("third request: %v, want ErrOverloaded", err)
+	}
+	// The loop is blocked in its step hook, so only the queue itself can
+	// end the cancelled waiter.
+	cancel()
+	_, final := collect(t, queued)
+	if !errors.Is(final.Err, context.Canceled) {
+		t.Fatalf("queued request ended with %+v, want context.Canceled", final)
+	}
+	if st := m.Stats(); st.Waiting != 0 {
+		t.Fatalf("cancelled request still queued: %+v", st)
+	}
+	open()
+	if _, final := collect(t, first); final.Err != nil {
+		t.Fatalf("first request: %v", final.Err)
+	}
+}
+
+func TestConcurrentGreedyMatchesAlone(t *testing.T) {
+	m := load(t, Options{Parallel: 4, NoPrefixCache: true})
+	prompts := []string{"Once upon a time", "The cat", "Lily and Tom", "One day, a bird", "The sun was", "A little girl named", "Tim had a", "In the park"}
+	alone := make([]string, len(prompts))
+	for i, p := range prompts {
+		alone[i], _ = generate(t, m, engine.Request{Prompt: p, MaxTokens: 40})
+	}
+	together := make([]string, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Go(func() {
+			s, err := m.Generate(context.Background(), engine.Request{Prompt: p, MaxTokens: 40})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			texts, final := collect(t, s)
+			if final.Err != nil {
+				t.Error(final.Err)
+			}
+			together[i] = strings.Join(texts, "")
+		})
+	}
+	wg.Wait()
+	for i := range prompts {
+		if alone[i] != together[i] {
+			t.Errorf("prompt %q: alone %q, batched %q", prompts[i], alone[i], together[i])
+		}
+	}
+}
+
+func TestPrefixCacheReusesKV(t *testing.T) {
+	m := load(t, Options{Parallel: 2})
+	req := engine.Request{Prompt: storyPrompt + " there was a little dog named Max.", MaxTokens: 20}
+	a, fa := generate(t, m, req)
+	if fa.Usage.CachedTokens != 0 {
+		t.Fatalf("first request reported %d cached tokens", fa.Usage.CachedTokens)
+	}
+	b, fb := generate(t, m, req)
+	if b != a {
+		t.Fatalf("prefix-cached output differs:\n%q\n%q", a, b)
+	}
+	if fb.Usage.CachedTokens != fb.Usage.PromptTokens-1 {
+		t.Fatalf("second request cached %d of %d prompt tokens", fb.Usage.CachedTokens, fb.Usage.PromptTokens)
+	}
+}
+
+func rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm")
+	}
+	f := strings.Fields(string(b))
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+func TestLoadUnloadDoesNotLeak(t *testing.T) {
+	path := testmodels.Stories260K(t)
+	cycle := func() {
+		m, err := Load(context.Background(), Options{Path: path, Threads: 1, Parallel: 1, CtxSize: 256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: 4})
+		m.Close()
+	}
+	settle := func() int64 {
+		runtime.GC()
+		debug.FreeOSMemory()
+		return rssBytes(t)
+	}
+	for range 5 {
+		cycle()
+	}
+	before := settle()
+	for range 100 {
+		cycle()
+	}
+	after := settle()
+	// stories260K's context and weights come to ~2 MiB a load, so a leak
+	// of one load per cycle would add ~200 MiB.
+	const bound = 16 << 20
+	if after-before > bound {
+		t.Fatalf("RSS grew by %d KiB over 100 load/unload cycles (bound %d KiB)", (after-before)>>10, bound>>10)
+	}
+	t.Logf("RSS before %d KiB, after %d KiB", before>>10, after>>10)
+}
+
+func TestCloseEndsOpenStreams(t *testing.T) {
+	stepped := make(chan struct{}, 1)
+	release := make(chan struct{})
+	onStep := func() {
+		select {
+		case stepped <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	m, err := Load(context.Background(), Options{Path: testmodels.Stories260K(t), Threads: 2, onStep: onStep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.Generate(context.Background(), engine.Request{Prompt: storyPrompt, MaxTokens: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-stepped // the sequence is running
+	done := make(chan struct{})
+	go func() { m.Close(); close(done) }()
+	close(release)
+	<-done
+	_, final := collect(t, s)
+	if !errors.Is(final.Err, engine.ErrClosed) {
+		t.Fatalf("stream of a closed model ended with %+v, want ErrClosed", final)
+	}
+	if _, err := m.Tokenize("x", true); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("tokenize after close: %v", err)
+	}
+	if _, err := m.Generate(context.Background(), engine.Request{Prompt: "x"}); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("generate after close: %v", err)
+	}
+}
+
+func TestTokenizeRoundTrip(t *testing.T) {
+	m := load(t, Options{})
+	toks, err := m.Tokenize("Hello, wörld! 🙂", false)
+	if err != nil || len(toks) == 0 {
+		t.Fatalf("tokenize: %v %v", toks, err)
+	}
+	text, err := m.Detokenize(toks)
+	if err != nil || text != "Hello, wörld! 🙂" {
+		t.Fatalf("detokenize: %q %v", text, err)
+	}
+	info := m.Info()
+	if info.CtxTrain != 2048 || info.VocabSize != 512 || info.BOS != "<s>" || info.EOS != "</s>" {
+		t.Fatalf("info %+v", info)
+	}
+}

@@ -1,0 +1,126 @@
+// Package engine is the contract between the gateway and an inference
+// backend: what a generation request carries, the events a backend sends
+// back, and the typed errors the API layer maps to HTTP statuses. It also owns
+// the backend-independent part of turning tokens into text (stop strings and
+// UTF-8 hold-back, see textstream.go), so every backend streams the same way.
+//
+// It imports no other project package and no cgo.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// FinishReason says why a generation ended, in OpenAI's words.
+type FinishReason string
+
+const (
+	FinishStop   FinishReason = "stop"   // end-of-generation token or a stop string
+	FinishLength FinishReason = "length" // max_tokens or the context window
+)
+
+// Sampling holds the sampler settings of one sequence. The zero value is
+// greedy decoding with no penalties.
+type Sampling struct {
+	Temperature      float32 // <= 0 means greedy
+	TopK             int     // <= 0 disables
+	TopP             float32 // <= 0 or >= 1 disables
+	MinP             float32 // <= 0 disables
+	Seed             uint32
+	SeedSet          bool    // false: a random seed per request
+	RepeatPenalty    float32 // 1 or 0 disables
+	RepeatLastN      int     // tokens considered by the penalties; 0 means 64
+	PresencePenalty  float32
+	FrequencyPenalty float32
+}
+
+// Request is one generation: a prompt already rendered to text (chat
+// templates are applied above the engine) or given as tokens.
+type Request struct {
+	Prompt       string
+	PromptTokens []int // used instead of Prompt when non-nil
+	MaxTokens    int   // <= 0 means up to the context window
+	Stop         []string
+	Sampling     Sampling
+}
+
+// Usage counts tokens the way OpenAI reports them.
+type Usage struct {
+	PromptTokens     int
+	CompletionTokens int
+	CachedTokens     int // prompt tokens whose KV was reused, not evaluated
+}
+
+// Event is one item of a generation's result stream. A stream is zero or
+// more text events followed by exactly one final event: Done with Finish and
+// Usage, or Err.
+type Event struct {
+	Text   string // may hold any bytes; never a split UTF-8 sequence unless the model emitted invalid UTF-8
+	Done   bool
+	Finish FinishReason
+	Usage  Usage
+	Err    error
+}
+
+// Stream delivers the events of one generation.
+type Stream interface {
+	// Next blocks for the next event. It returns ctx.Err() when ctx ends
+	// first; the backend still frees the sequence once the request's own
+	// context is cancelled.
+	Next(ctx context.Context) (Event, error)
+}
+
+// Engine is a loaded model that can generate.
+type Engine interface {
+	// Generate starts a generation. Cancelling ctx stops it within one decode
+	// step and frees its sequence; the stream then ends with an Err event.
+	Generate(ctx context.Context, req Request) (Stream, error)
+	// Tokenize turns text into token ids, adding BOS when the model wants
+	// it and addSpecial is true.
+	Tokenize(text string, addSpecial bool) ([]int, error)
+	// Detokenize turns token ids back into text.
+	Detokenize(tokens []int) (string, error)
+	// Info describes the loaded model.
+	Info() ModelInfo
+	// Close stops generation (ending open streams with ErrClosed) and
+	// frees the model.
+	Close() error
+}
+
+// ModelInfo is what the API layer needs to know about a loaded model.
+type ModelInfo struct {
+	CtxSize      int // tokens available to one sequence (prompt + completion)
+	CtxTrain     int
+	Parallel     int
+	VocabSize    int
+	ChatTemplate string
+	BOS, EOS     string // token texts, for chat templates
+}
+
+var (
+	// ErrClosed ends streams of a model that is being unloaded.
+	ErrClosed = errors.New("model was unloaded")
+	// ErrOverloaded means every slot is busy and the wait queue is full.
+	ErrOverloaded = errors.New("model is overloaded: all slots busy and the queue is full")
+)
+
+// ContextLengthError says a prompt does not fit the context window.
+type ContextLengthError struct {
+	PromptTokens int
+	CtxSize      int
+}
+
+func (e *ContextLengthError) Error() string {
+	return fmt.Sprintf("this model's context window is %d tokens, but the prompt has %d tokens; shorten the prompt", e.CtxSize, e.PromptTokens)
+}
+
+// InvalidRequestError is a request the backend cannot serve as given
+// (an unknown token id, say). Param names the offending field if known.
+type InvalidRequestError struct {
+	Param   string
+	Message string
+}
+
+func (e *InvalidRequestError) Error() string { return e.Message }
