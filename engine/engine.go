@@ -44,6 +44,7 @@ type Request struct {
 	MaxTokens    int   // <= 0 means up to the context window
 	Stop         []string
 	Sampling     Sampling
+	IgnoreEOS    bool // never sample an end-of-generation token (benchmarks)
 }
 
 // Usage counts tokens the way OpenAI reports them.

@@ -62,6 +62,7 @@ type loop struct {
 	running  []*sequence // in admission order: earlier prompts prefill first
 	clock    uint64
 	pieceBuf []byte
+	eog      []C.llama_logit_bias // -inf biases for ignore_eos; llama.cpp copies them
 }
 
 // run is the goroutine that owns the llama context for the model's life.
@@ -89,6 +90,7 @@ func (m *Model) run(ready chan<- error) {
 		mem:      C.llama_get_memory(lctx),
 		batch:    (*C.struct_llama_batch)(C.malloc(C.size_t(unsafe.Sizeof(C.struct_llama_batch{})))),
 		pieceBuf: make([]byte, 256),
+		eog:      eogBiases(m.vocab),
 	}
 	*l.batch = C.llama_batch_init(C.int32_t(m.opts.BatchSize), 0, 1)
 	for i := range m.opts.Parallel {
@@ -208,7 +210,11 @@ func (l *loop) assign(seq *sequence, s *slot) {
 	seq.prefilled = keep
 	seq.cached = keep
 	seq.batchIdx = -1
-	seq.sampler = newSampler(seq.req.Sampling)
+	var banned []C.llama_logit_bias
+	if seq.req.IgnoreEOS {
+		banned = l.eog
+	}
+	seq.sampler = newSampler(seq.req.Sampling, l.m.info.VocabSize, banned)
 	s.seq = seq
 	l.running = append(l.running, seq)
 }

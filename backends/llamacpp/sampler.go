@@ -6,7 +6,9 @@ package llamacpp
 import "C"
 
 import (
+	"math"
 	"math/rand/v2"
+	"unsafe"
 
 	"github.com/llamagate/llamagate/engine"
 )
@@ -14,10 +16,16 @@ import (
 // newSampler builds a llama.cpp sampler chain in the order llama.cpp's own
 // tools use: penalties, then the truncations (top-k, top-p, min-p), then
 // temperature and the seeded draw. Temperature <= 0 is greedy.
-func newSampler(s engine.Sampling) *C.struct_llama_sampler {
+//
+// banned lists tokens that must never be sampled (the end-of-generation
+// tokens when the request ignores EOS); they get a bias of -inf first.
+func newSampler(s engine.Sampling, vocabSize int, banned []C.llama_logit_bias) *C.struct_llama_sampler {
 	cp := C.llama_sampler_chain_default_params()
 	cp.no_perf = true
 	chain := C.llama_sampler_chain_init(cp)
+	if len(banned) > 0 {
+		C.llama_sampler_chain_add(chain, C.llama_sampler_init_logit_bias(C.int32_t(vocabSize), C.int32_t(len(banned)), unsafe.SliceData(banned)))
+	}
 	repeat := s.RepeatPenalty
 	if repeat == 0 {
 		repeat = 1
@@ -49,4 +57,17 @@ func newSampler(s engine.Sampling) *C.struct_llama_sampler {
 	}
 	C.llama_sampler_chain_add(chain, C.llama_sampler_init_dist(C.uint32_t(seed)))
 	return chain
+}
+
+// eogBiases returns a -inf bias for every end-of-generation token of the
+// vocabulary.
+func eogBiases(vocab *C.struct_llama_vocab) []C.llama_logit_bias {
+	var out []C.llama_logit_bias
+	n := int(C.llama_vocab_n_tokens(vocab))
+	for t := range n {
+		if C.llama_vocab_is_eog(vocab, C.llama_token(t)) {
+			out = append(out, C.llama_logit_bias{token: C.llama_token(t), bias: C.float(math.Inf(-1))})
+		}
+	}
+	return out
 }

@@ -1,0 +1,88 @@
+// Package config is the gateway's typed configuration: defaults, strict
+// YAML decoding (an unknown key is an error, reported with its line), and
+// validation. It imports no other project package.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Server    Server    `yaml:"server"`
+	ModelsDir string    `yaml:"models_dir"`
+	Defaults  ModelOpts `yaml:"defaults"`
+}
+
+// Server holds the HTTP server settings.
+type Server struct {
+	Addr         string `yaml:"addr"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+}
+
+// ModelOpts are the load settings applied to every model.
+type ModelOpts struct {
+	Threads    int `yaml:"threads"`      // 0: number of cores
+	CtxSize    int `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
+	MaxCtxSize int `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
+	Parallel   int `yaml:"parallel"`     // sequences decoded together; 0: 4
+	BatchSize  int `yaml:"batch_size"`   // 0: 512
+	GPULayers  int `yaml:"gpu_layers"`   // -1: all
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		Server:    Server{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20},
+		ModelsDir: "./models",
+	}
+}
+
+// Load reads a YAML file over the defaults. An empty file is valid.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if err := Decode(b, &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Decode decodes YAML into cfg strictly and validates the result.
+func Decode(b []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return cfg.Validate()
+}
+
+// Validate checks value ranges.
+func (c *Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	d := c.Defaults
+	check(c.Server.Addr != "", "server.addr must not be empty")
+	check(c.Server.MaxBodyBytes > 0, "server.max_body_bytes must be positive")
+	check(d.Threads >= 0 && d.Threads <= 1024, "defaults.threads must be between 0 and 1024")
+	check(d.CtxSize >= 0 && d.CtxSize <= 1<<20, "defaults.ctx_size must be between 0 and 1048576")
+	check(d.MaxCtxSize >= 0 && d.MaxCtxSize <= 1<<20, "defaults.max_ctx_size must be between 0 and 1048576")
+	check(d.Parallel >= 0 && d.Parallel <= 256, "defaults.parallel must be between 0 and 256")
+	check(d.BatchSize >= 0 && d.BatchSize <= 1<<16, "defaults.batch_size must be between 0 and 65536")
+	check(d.GPULayers >= -1, "defaults.gpu_layers must be -1 (all) or more")
+	return errors.Join(errs...)
+}

@@ -1,0 +1,224 @@
+package openai
+
+import (
+	"math"
+	"net/http"
+)
+
+// Limits on request values that are not OpenAI's ranges but protect the
+// engine from absurd input.
+const (
+	MaxStopStrings  = 4
+	MaxStopLength   = 256 // bytes per stop string
+	maxTokensCap    = 1 << 24
+	maxSeed         = math.MaxInt64
+	maxTopK         = 1 << 20
+	maxPenaltyValue = 2
+)
+
+// Sampling holds the generation parameters both endpoints share. Nil
+// pointers are "not given".
+type Sampling struct {
+	MaxTokens        *int64
+	Temperature      *float64
+	TopP             *float64
+	TopK             *int64
+	MinP             *float64
+	Seed             *int64
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	RepeatPenalty    *float64
+	Stop             []string
+	IgnoreEOS        bool
+}
+
+func (s *Sampling) decode(f fields) *Error {
+	if f.has("max_completion_tokens") {
+		if err := f.integer("max_completion_tokens", &s.MaxTokens, 1, maxTokensCap); err != nil {
+			return err
+		}
+	} else if err := f.integer("max_tokens", &s.MaxTokens, 1, maxTokensCap); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		name   string
+		dst    **float64
+		lo, hi float64
+	}{
+		{"temperature", &s.Temperature, 0, 2},
+		{"top_p", &s.TopP, 0, 1},
+		{"min_p", &s.MinP, 0, 1},
+		{"presence_penalty", &s.PresencePenalty, -maxPenaltyValue, maxPenaltyValue},
+		{"frequency_penalty", &s.FrequencyPenalty, -maxPenaltyValue, maxPenaltyValue},
+		{"repeat_penalty", &s.RepeatPenalty, 0, 10},
+	} {
+		if err := f.number(p.name, p.dst, p.lo, p.hi); err != nil {
+			return err
+		}
+	}
+	if err := f.integer("top_k", &s.TopK, 0, maxTopK); err != nil {
+		return err
+	}
+	if err := f.integer("seed", &s.Seed, math.MinInt64, maxSeed); err != nil {
+		return err
+	}
+	if err := f.stringOrList("stop", &s.Stop, MaxStopStrings); err != nil {
+		return err
+	}
+	for _, st := range s.Stop {
+		if len(st) > MaxStopLength {
+			return InvalidParam("stop", "invalid_value", "each stop string may be at most %d bytes", MaxStopLength)
+		}
+	}
+	return f.boolean("ignore_eos", &s.IgnoreEOS)
+}
+
+// CompletionRequest is a decoded POST /v1/completions body.
+type CompletionRequest struct {
+	Model        string
+	Prompt       string
+	Stream       bool
+	IncludeUsage bool // stream_options.include_usage
+	User         string
+	Sampling
+}
+
+// DecodeCompletionRequest parses and validates a /v1/completions body.
+// Unknown fields are ignored; fields whose behaviour llamagate does not
+// implement get a 400 rather than a silently different answer.
+func DecodeCompletionRequest(body []byte) (*CompletionRequest, *Error) {
+	f, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &CompletionRequest{}
+	if err := decodeModel(f, &r.Model); err != nil {
+		return nil, err
+	}
+	raw, ok := f["prompt"]
+	if !ok {
+		return nil, MissingParam("prompt")
+	}
+	if jsonKind(raw) != "a string" {
+		return nil, InvalidParam("prompt", "invalid_type", "prompt must be a string (arrays of prompts and token arrays are not supported yet)")
+	}
+	if err := f.str("prompt", &r.Prompt); err != nil {
+		return nil, err
+	}
+	if err := decodeStreamFlags(f, &r.Stream, &r.IncludeUsage); err != nil {
+		return nil, err
+	}
+	if err := f.str("user", &r.User); err != nil {
+		return nil, err
+	}
+	if err := r.Sampling.decode(f); err != nil {
+		return nil, err
+	}
+	if err := unsupported(f); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func decodeModel(f fields, dst *string) *Error {
+	if !f.has("model") {
+		return MissingParam("model")
+	}
+	if err := f.str("model", dst); err != nil {
+		return err
+	}
+	if *dst == "" {
+		return InvalidParam("model", "invalid_value", "model must not be empty")
+	}
+	return nil
+}
+
+func decodeStreamFlags(f fields, stream, includeUsage *bool) *Error {
+	if err := f.boolean("stream", stream); err != nil {
+		return err
+	}
+	raw, ok := f["stream_options"]
+	if !ok {
+		return nil
+	}
+	opts, err := decodeObject(raw)
+	if err != nil {
+		return typeError("stream_options", "an object", raw)
+	}
+	if err := opts.boolean("include_usage", includeUsage); err != nil {
+		err.Param = "stream_options.include_usage"
+		return err
+	}
+	return nil
+}
+
+// unsupported rejects parameters whose effect llamagate does not provide
+// yet, when they ask for something other than the default.
+func unsupported(f fields) *Error {
+	for _, p := range []struct{ name, def string }{
+		{"n", "1"},
+		{"best_of", "1"},
+		{"echo", "false"},
+		{"logprobs", "false"},
+		{"logit_bias", "{}"},
+	} {
+		raw, ok := f[p.name]
+		if !ok || string(raw) == p.def || (p.name == "logprobs" && string(raw) == "0") {
+			continue
+		}
+		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Param: p.name, Code: "unsupported_parameter",
+			Message: p.name + " is not supported by this server yet"}
+	}
+	if _, ok := f["suffix"]; ok {
+		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Param: "suffix", Code: "unsupported_parameter",
+			Message: "suffix (insertion) is not supported"}
+	}
+	return nil
+}
+
+// Usage is OpenAI's token accounting.
+type Usage struct {
+	PromptTokens        int                  `json:"prompt_tokens"`
+	CompletionTokens    int                  `json:"completion_tokens"`
+	TotalTokens         int                  `json:"total_tokens"`
+	PromptTokensDetails *PromptTokensDetails `json:"prompt_tokens_details,omitempty"`
+}
+
+// PromptTokensDetails reports prompt tokens served from the prefix cache.
+type PromptTokensDetails struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+// Completion is a /v1/completions response, and (with Object
+// "text_completion" too, as OpenAI does) each of its stream chunks.
+type Completion struct {
+	ID                string             `json:"id"`
+	Object            string             `json:"object"`
+	Created           int64              `json:"created"`
+	Model             string             `json:"model"`
+	SystemFingerprint string             `json:"system_fingerprint,omitempty"`
+	Choices           []CompletionChoice `json:"choices"`
+	Usage             *Usage             `json:"usage,omitempty"`
+}
+
+// CompletionChoice is one choice; FinishReason is null until the end.
+type CompletionChoice struct {
+	Text         string  `json:"text"`
+	Index        int     `json:"index"`
+	Logprobs     any     `json:"logprobs"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+// Model is one entry of GET /v1/models.
+type Model struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// ModelList is the GET /v1/models response.
+type ModelList struct {
+	Object string  `json:"object"`
+	Data   []Model `json:"data"`
+}

@@ -1,0 +1,235 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/llamagate/llamagate/engine"
+	"github.com/llamagate/llamagate/openai"
+)
+
+// defaultCompletionMaxTokens is OpenAI's default max_tokens for the legacy
+// completions endpoint.
+const defaultCompletionMaxTokens = 16
+
+func (s *Server) completions(c *gin.Context) {
+	body, apiErr := s.readBody(c)
+	if apiErr != nil {
+		writeError(c, apiErr)
+		return
+	}
+	req, apiErr := openai.DecodeCompletionRequest(body)
+	if apiErr != nil {
+		writeError(c, apiErr)
+		return
+	}
+	c.Set(ctxKeyModel, req.Model)
+	ctx := c.Request.Context()
+	lease, err := s.models.Acquire(ctx, req.Model)
+	if err != nil {
+		writeError(c, apiError(err, "prompt"))
+		return
+	}
+	defer lease.Release()
+	eng := lease.Engine()
+	ereq, apiErr := engineRequest(req.Sampling, eng.Info(), defaultCompletionMaxTokens)
+	if apiErr != nil {
+		writeError(c, apiErr)
+		return
+	}
+	ereq.Prompt = req.Prompt
+	start := time.Now()
+	stream, err := eng.Generate(ctx, ereq)
+	if err != nil {
+		writeError(c, apiError(err, "prompt"))
+		return
+	}
+	out := &completionWriter{id: newID("cmpl-"), created: start.Unix(), model: req.Model, fingerprint: s.cfg.Fingerprint}
+	if req.Stream {
+		s.stream(c, stream, start, req.IncludeUsage, out)
+	} else {
+		s.whole(c, stream, start, out)
+	}
+}
+
+// engineRequest maps the shared sampling parameters onto an engine request,
+// checking them against the model.
+func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (engine.Request, *openai.Error) {
+	r := engine.Request{Stop: p.Stop, IgnoreEOS: p.IgnoreEOS, MaxTokens: defaultMax}
+	if p.MaxTokens != nil {
+		if *p.MaxTokens > int64(info.CtxSize) {
+			return r, openai.InvalidParam("max_tokens", "invalid_value", "max_tokens is %d, but this model's context window is %d tokens", *p.MaxTokens, info.CtxSize)
+		}
+		r.MaxTokens = int(*p.MaxTokens)
+	}
+	sm := &r.Sampling
+	sm.Temperature = 1 // OpenAI's default
+	if p.Temperature != nil {
+		sm.Temperature = float32(*p.Temperature)
+	}
+	if p.TopP != nil {
+		sm.TopP = float32(*p.TopP)
+	}
+	if p.TopK != nil {
+		sm.TopK = int(*p.TopK)
+	}
+	if p.MinP != nil {
+		sm.MinP = float32(*p.MinP)
+	}
+	if p.Seed != nil {
+		sm.Seed, sm.SeedSet = uint32(uint64(*p.Seed)&math.MaxUint32), true
+	}
+	if p.PresencePenalty != nil {
+		sm.PresencePenalty = float32(*p.PresencePenalty)
+	}
+	if p.FrequencyPenalty != nil {
+		sm.FrequencyPenalty = float32(*p.FrequencyPenalty)
+	}
+	if p.RepeatPenalty != nil {
+		sm.RepeatPenalty = float32(*p.RepeatPenalty)
+	}
+	return r, nil
+}
+
+// responseWriter shapes engine output into one endpoint's wire format.
+type responseWriter interface {
+	chunk(text string, finish *string) any
+	usageChunk(u openai.Usage) any
+	whole(text string, finish string, u openai.Usage) any
+}
+
+type completionWriter struct {
+	id, model, fingerprint string
+	created                int64
+}
+
+func (w *completionWriter) base() openai.Completion {
+	return openai.Completion{ID: w.id, Object: "text_completion", Created: w.created, Model: w.model, SystemFingerprint: w.fingerprint}
+}
+
+func (w *completionWriter) chunk(text string, finish *string) any {
+	c := w.base()
+	c.Choices = []openai.CompletionChoice{{Text: text, FinishReason: finish}}
+	return c
+}
+
+func (w *completionWriter) usageChunk(u openai.Usage) any {
+	c := w.base()
+	c.Choices = []openai.CompletionChoice{}
+	c.Usage = &u
+	return c
+}
+
+func (w *completionWriter) whole(text, finish string, u openai.Usage) any {
+	c := w.base()
+	c.Choices = []openai.CompletionChoice{{Text: text, FinishReason: &finish}}
+	c.Usage = &u
+	return c
+}
+
+func usageOf(u engine.Usage) openai.Usage {
+	return openai.Usage{
+		PromptTokens:        u.PromptTokens,
+		CompletionTokens:    u.CompletionTokens,
+		TotalTokens:         u.PromptTokens + u.CompletionTokens,
+		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CachedTokens},
+	}
+}
+
+// whole collects a generation and answers with one JSON body.
+func (s *Server) whole(c *gin.Context, st engine.Stream, start time.Time, w responseWriter) {
+	var text strings.Builder
+	first := true
+	for {
+		ev, err := st.Next(c.Request.Context())
+		if err == nil && ev.Err != nil {
+			err = ev.Err
+		}
+		if err != nil {
+			writeError(c, apiError(err, "prompt"))
+			return
+		}
+		if first {
+			c.Set(ctxKeyTTFT, time.Since(start))
+			first = false
+		}
+		if !ev.Done {
+			text.WriteString(ev.Text)
+			continue
+		}
+		u := usageOf(ev.Usage)
+		c.Set(ctxKeyUsage, u)
+		c.Set(ctxKeyFinish, string(ev.Finish))
+		body, err := openai.Marshal(w.whole(text.String(), string(ev.Finish), u))
+		if err != nil {
+			writeError(c, openai.Internal("encoding the response failed"))
+			return
+		}
+		c.Data(http.StatusOK, "application/json", body)
+		return
+	}
+}
+
+// stream sends a generation as server-sent events. The status line waits
+// for the first event, so a request that fails before producing anything
+// still gets a proper HTTP error status.
+func (s *Server) stream(c *gin.Context, st engine.Stream, start time.Time, includeUsage bool, w responseWriter) {
+	ctx := c.Request.Context()
+	ev, err := st.Next(ctx)
+	if err == nil && ev.Err != nil {
+		err = ev.Err
+	}
+	if err != nil {
+		writeError(c, apiError(err, "prompt"))
+		return
+	}
+	c.Set(ctxKeyTTFT, time.Since(start))
+	openai.SetHeaders(c.Writer.Header())
+	c.Status(http.StatusOK)
+	sse := openai.NewSSE(c.Writer)
+	for {
+		switch {
+		case ev.Err != nil:
+			e := apiError(ev.Err, "prompt")
+			c.Set(ctxKeyError, e)
+			_ = sse.Data(e.Body())
+			return
+		case ev.Done:
+			finish := string(ev.Finish)
+			u := usageOf(ev.Usage)
+			c.Set(ctxKeyUsage, u)
+			c.Set(ctxKeyFinish, finish)
+			if sse.Data(w.chunk("", &finish)) != nil {
+				return
+			}
+			if includeUsage && sse.Data(w.usageChunk(u)) != nil {
+				return
+			}
+			_ = sse.Done()
+			return
+		case ev.Text != "":
+			if err := sse.Data(w.chunk(ev.Text, nil)); err != nil {
+				return // the client is gone; returning cancels the generation
+			}
+		}
+		ev, err = st.Next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			// The request's context ended: the engine frees the sequence.
+			c.Set(ctxKeyError, apiError(err, "prompt"))
+			if !errors.Is(err, context.Canceled) {
+				_ = sse.Data(apiError(err, "prompt").Body())
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/llamagate/llamagate/engine"
+	"github.com/llamagate/llamagate/models"
+	"github.com/llamagate/llamagate/openai"
+)
+
+// statusClientClosed is logged (never sent) when the client went away.
+const statusClientClosed = 499
+
+// apiError maps any error of the request path to its OpenAI error. This is
+// the only place that decides statuses.
+func apiError(err error, promptParam string) *openai.Error {
+	var (
+		oe  *openai.Error
+		nf  *models.NotFoundError
+		cle *engine.ContextLengthError
+		ire *engine.InvalidRequestError
+		le  *models.LoadError
+	)
+	switch {
+	case errors.As(err, &oe):
+		return oe
+	case errors.As(err, &nf):
+		return openai.ModelNotFound(nf.ID)
+	case errors.As(err, &cle):
+		return openai.ContextLengthExceeded(promptParam, cle.Error())
+	case errors.As(err, &ire):
+		param := ire.Param
+		if param == "prompt" {
+			param = promptParam
+		}
+		return openai.InvalidParam(param, "invalid_value", "%s", ire.Message)
+	case errors.Is(err, engine.ErrOverloaded):
+		return openai.Overloaded("server_overloaded", err.Error())
+	case errors.Is(err, engine.ErrClosed):
+		return openai.Overloaded("model_unloaded", "the model was unloaded while the request was running; retry")
+	case errors.As(err, &le):
+		return &openai.Error{Status: http.StatusInternalServerError, Type: openai.TypeServer, Code: "model_load_failed", Message: le.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &openai.Error{Status: http.StatusGatewayTimeout, Type: openai.TypeTimeout, Code: "timeout", Message: "the request timed out"}
+	case errors.Is(err, context.Canceled):
+		return &openai.Error{Status: statusClientClosed, Type: openai.TypeInvalidRequest, Code: "cancelled", Message: "the request was cancelled"}
+	default:
+		return openai.Internal("internal error: " + err.Error())
+	}
+}
+
+// writeError sends e as the response, with Retry-After on 503s.
+func writeError(c *gin.Context, e *openai.Error) {
+	c.Set(ctxKeyError, e)
+	if e.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", strconv.Itoa(1))
+	}
+	body, _ := openai.Marshal(e.Body())
+	c.Data(e.Status, "application/json", body)
+	c.Abort()
+}

@@ -1,0 +1,65 @@
+// Package router is the HTTP face of the gateway: the gin engine, its
+// middleware (request id, recovery, access log, body limits), the OpenAI
+// handlers, and the one mapping from errors to HTTP statuses and OpenAI
+// error bodies. It reaches models only through the models package.
+package router
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/llamagate/llamagate/models"
+	"github.com/llamagate/llamagate/openai"
+)
+
+// Config holds the router's settings. Zero values mean the defaults.
+type Config struct {
+	MaxBodyBytes int64 // default 8 MiB
+	Fingerprint  string
+	Logger       *slog.Logger
+}
+
+// Server holds what the handlers need.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	models *models.Manager
+}
+
+// New returns the HTTP handler of the gateway.
+func New(cfg Config, m *models.Manager) http.Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 8 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Fingerprint == "" {
+		cfg.Fingerprint = "llamagate"
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, models: m}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.requestID, s.accessLog, s.recovery)
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c, openai.NotFound("no route for "+c.Request.Method+" "+c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeError(c, &openai.Error{Status: http.StatusMethodNotAllowed, Type: openai.TypeInvalidRequest, Code: "method_not_allowed",
+			Message: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+	})
+	r.GET("/health", s.health)
+	v1 := r.Group("/v1")
+	v1.GET("/models", s.listModels)
+	v1.GET("/models/*id", s.getModel)
+	v1.POST("/completions", s.completions)
+	return r
+}
+
+func (s *Server) health(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
