@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	goopenai "github.com/sashabaranov/go-openai"
+)
+
+func intp(v int) *int { return &v }
+
+func TestCompletionWholeAndStreamAgree(t *testing.T) {
+	g := startGateway(t)
+	c := g.client()
+	ctx := testContext(t)
+	req := goopenai.CompletionRequest{Model: storiesID, Prompt: storyPrompt, MaxTokens: 40, Temperature: 0.7, Seed: intp(7)}
+	resp, err := c.CreateCompletion(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Object != "text_completion" || !strings.HasPrefix(resp.ID, "cmpl-") || len(resp.Choices) != 1 || resp.Choices[0].Text == "" {
+		t.Fatalf("unexpected response %+v", resp)
+	}
+	if resp.Choices[0].FinishReason != "length" || resp.Usage.CompletionTokens != 40 {
+		t.Fatalf("finish %q, usage %+v; want length after 40 tokens", resp.Choices[0].FinishReason, resp.Usage)
+	}
+	want, err := g.engine(storiesID).Tokenize(storyPrompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Usage.PromptTokens != len(want) || resp.Usage.TotalTokens != len(want)+40 {
+		t.Fatalf("usage %+v, tokenizer counts %d prompt tokens", resp.Usage, len(want))
+	}
+
+	req.Stream = true
+	stream, err := c.CreateCompletionStream(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var text strings.Builder
+	var finish string
+	chunks := 0
+	for {
+		ch, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks++
+		if len(ch.Choices) > 0 {
+			text.WriteString(ch.Choices[0].Text)
+			if ch.Choices[0].FinishReason != "" {
+				finish = ch.Choices[0].FinishReason
+			}
+		}
+	}
+	if text.String() != resp.Choices[0].Text {
+		t.Fatalf("stream text %q differs from whole text %q", text.String(), resp.Choices[0].Text)
+	}
+	if finish != "length" || chunks < 10 {
+		t.Fatalf("finish %q after %d chunks", finish, chunks)
+	}
+}
+
+// rawPost sends a body as is and decodes the answer.
+func rawPost(t *testing.T, url, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("status %d, body is not JSON: %q", resp.StatusCode, b)
+	}
+	return resp.StatusCode, resp.Header, out
+}
+
+func TestGreedyStreamEqualsWhole(t *testing.T) {
+	g := startGateway(t)
+	url := g.srv.URL + "/v1/completions"
+	_, _, whole := rawPost(t, url, `{"model":"stories260K","prompt":"Once upon a time","max_tokens":48,"temperature":0}`)
+	wholeText := whole["choices"].([]any)[0].(map[string]any)["text"].(string)
+
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{"model":"stories260K","prompt":"Once upon a time","max_tokens":48,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	for h, want := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("header %s = %q, want %q", h, got, want)
+		}
+	}
+	body, _ := io.ReadAll(resp.Body)
+	events := strings.Split(strings.TrimSuffix(string(body), "\n\n"), "\n\n")
+	if events[len(events)-1] != "data: [DONE]" {
+		t.Fatalf("stream does not end with [DONE]: %q", events[len(events)-1])
+	}
+	var text strings.Builder
+	var usage map[string]any
+	for i, ev := range events[:len(events)-1] {
+		var chunk map[string]any
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(ev, "data: ")), &chunk); err != nil {
+			t.Fatalf("event %d is not a data event with JSON: %q", i, ev)
+		}
+		choices := chunk["choices"].([]any)
+		if len(choices) == 0 {
+			usage = chunk["usage"].(map[string]any)
+			continue
+		}
+		text.WriteString(choices[0].(map[string]any)["text"].(string))
+	}
+	if text.String() != wholeText {
+		t.Fatalf("greedy stream %q != whole %q", text.String(), wholeText)
+	}
+	if usage == nil || usage["completion_tokens"].(float64) != 48 {
+		t.Fatalf("usage chunk missing or wrong: %v", usage)
+	}
+}
+
+func TestErrorShapes(t *testing.T) {
+	g := startGateway(t)
+	url := g.srv.URL + "/v1/completions"
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		code       string
+		param      any
+	}{
+		{"unknown model", `{"model":"nope","prompt":"x"}`, 404, "model_not_found", "model"},
+		{"malformed JSON", `{"model":"stories260K",`, 400, "invalid_json", nil},
+		{"missing prompt", `{"model":"stories260K"}`, 400, "missing_required_parameter", "prompt"},
+		{"missing model", `{"prompt":"x"}`, 400, "missing_required_parameter", "model"},
+		{"wrong type", `{"model":"stories260K","prompt":"x","max_tokens":"ten"}`, 400, "invalid_type", "max_tokens"},
+		{"out of range", `{"model":"stories260K","prompt":"x","temperature":3}`, 400, "invalid_value", "temperature"},
+		{"huge number", `{"model":"stories260K","prompt":"x","top_p":1e308}`, 400, "invalid_value", "top_p"},
+		{"negative max_tokens", `{"model":"stories260K","prompt":"x","max_tokens":-1}`, 400, "invalid_value", "max_tokens"},
+		{"max_tokens beyond context", `{"model":"stories260K","prompt":"x","max_tokens":100000}`, 400, "invalid_value", "max_tokens"},
+		{"too many stops", `{"model":"stories260K","prompt":"x","stop":["a","b","c","d","e"]}`, 400, "invalid_value", "stop"},
+		{"not an object", `[1,2]`, 400, "invalid_json", nil},
+		{"prompt too long", `{"model":"stories260K","prompt":"` + strings.Repeat("Once upon a time. ", 200) + `"}`, 400, "context_length_exceeded", "prompt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := rawPost(t, url, tc.body)
+			e, ok := body["error"].(map[string]any)
+			if status != tc.status || !ok {
+				t.Fatalf("status %d body %v, want %d with an error envelope", status, body, tc.status)
+			}
+			if e["code"] != tc.code || e["param"] != tc.param || e["type"] != "invalid_request_error" || e["message"] == "" {
+				t.Fatalf("error %v, want code %q param %v", e, tc.code, tc.param)
+			}
+		})
+	}
+	// The SDK surfaces the envelope as its typed error.
+	_, err := g.client().CreateCompletion(testContext(t), goopenai.CompletionRequest{Model: "nope", Prompt: "x"})
+	var apiErr *goopenai.APIError
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 404 || apiErr.Code != "model_not_found" {
+		t.Fatalf("go-openai error %#v, want APIError 404 model_not_found", err)
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	g := startGateway(t)
+	body := `{"model":"stories260K","prompt":"` + strings.Repeat("a", 9<<20) + `"}`
+	status, _, out := rawPost(t, g.srv.URL+"/v1/completions", body)
+	if status != 413 || out["error"].(map[string]any)["code"] != "request_too_large" {
+		t.Fatalf("status %d body %v", status, out)
+	}
+}
+
+func TestModelsAndHealth(t *testing.T) {
+	g := startGateway(t)
+	list, err := g.client().ListModels(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Models) != 1 || list.Models[0].ID != storiesID || list.Models[0].Object != "model" || list.Models[0].OwnedBy == "" {
+		t.Fatalf("models %+v", list)
+	}
+	resp, err := http.Get(g.srv.URL + "/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	status, _, body := rawPost(t, g.srv.URL+"/v1/nothing", `{}`)
+	if status != 404 || body["error"] == nil {
+		t.Fatalf("unknown route: %d %v", status, body)
+	}
+}
+
+func TestClientDisconnectStopsGeneration(t *testing.T) {
+	g := startGateway(t)
+	c := g.client()
+	ctx := testContext(t)
+	stream, err := c.CreateCompletionStream(ctx, goopenai.CompletionRequest{Model: storiesID, Prompt: storyPrompt, MaxTokens: 500, Temperature: 1, Seed: intp(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	stream.Close() // the client goes away mid-stream
+	g.waitIdle(storiesID)
+	st := g.engine(storiesID).Stats()
+	if st.Cancelled != 1 || st.Generated >= 500 || st.ActiveTokens != 0 {
+		t.Fatalf("generation was not stopped by the disconnect: %+v", st)
+	}
+}
+
+func TestInvalidUTF8Body(t *testing.T) {
+	g := startGateway(t)
+	status, _, body := rawPost(t, g.srv.URL+"/v1/completions", string(bytes.Join([][]byte{[]byte(`{"model":"stories260K","prompt":"`), {0xff, 0xfe}, []byte(`"}`)}, nil)))
+	if status != 400 || body["error"].(map[string]any)["code"] != "invalid_encoding" {
+		t.Fatalf("status %d body %v", status, body)
+	}
+}
