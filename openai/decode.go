@@ -55,9 +55,11 @@ func decodeObject(body []byte) (fields, *Error) {
 func syntaxError(body []byte, err error) *Error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		line, col := position(body, int(se.Offset))
+		// Offset counts the bytes read, including the offending one.
+		at := max(int(se.Offset)-1, 0)
+		line, col := position(body, at)
 		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_json",
-			Message: fmt.Sprintf("the request body is not valid JSON: %v at line %d, column %d (byte offset %d)", se, line, col, se.Offset)}
+			Message: fmt.Sprintf("the request body is not valid JSON: %v at line %d, column %d (byte offset %d)", se, line, col, at)}
 	}
 	return &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_json", Message: "the request body is not valid JSON: " + err.Error()}
 }
