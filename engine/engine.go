@@ -45,6 +45,9 @@ type Request struct {
 	Stop         []string
 	Sampling     Sampling
 	IgnoreEOS    bool // never sample an end-of-generation token (benchmarks)
+	// N is the number of choices sampled independently from the same
+	// prompt (OpenAI's n); 0 means 1. The prompt is evaluated once.
+	N int
 }
 
 // Usage counts tokens the way OpenAI reports them.
@@ -54,10 +57,13 @@ type Usage struct {
 	CachedTokens     int // prompt tokens whose KV was reused, not evaluated
 }
 
-// Event is one item of a generation's result stream. A stream is zero or
-// more text events followed by exactly one final event: Done with Finish and
-// Usage, or Err.
+// Event is one item of a generation's result stream. For each choice the
+// stream carries zero or more text events followed by exactly one final
+// event: Done with Finish and Usage (that choice's). The stream ends after
+// the last choice's final event, or at the first Err event, which ends every
+// choice.
 type Event struct {
+	Index  int    // the choice, 0..N-1
 	Text   string // may hold any bytes; never a split UTF-8 sequence unless the model emitted invalid UTF-8
 	Done   bool
 	Finish FinishReason

@@ -23,8 +23,17 @@ type sequence struct {
 	req             engine.Request
 	prompt          []int
 	out             *stream
+	index           int // the choice this sequence produces
 	filter          *engine.TextFilter
 	stopCancelWatch func() bool
+
+	// A request with n > 1 is a leader and n-1 followers. Followers wait
+	// (following is true) until the leader's prompt is evaluated, then take
+	// a copy of its KV and sample from its logits: the prompt is evaluated
+	// once.
+	leader    *sequence
+	followers []*sequence
+	following bool
 
 	slot      *slot
 	sampler   *C.struct_llama_sampler
@@ -35,7 +44,8 @@ type sequence struct {
 	batchIdx  int           // index of this sequence's logits in the current batch, or -1
 }
 
-func (s *sequence) generating() bool { return s.prefilled == len(s.prompt) }
+func (s *sequence) generating() bool { return !s.following && s.prefilled == len(s.prompt) }
+func (s *sequence) prefilling() bool { return !s.following && s.prefilled < len(s.prompt) }
 
 // slot is one llama.cpp sequence id. cache lists exactly the tokens whose KV
 // cells the sequence id holds, in position order; an idle slot keeps them so
@@ -137,15 +147,22 @@ func (l *loop) admit() {
 	taken := map[*slot]bool{}
 	l.m.mu.Lock()
 	for len(l.m.waiting) > 0 {
-		seq := l.m.waiting[0]
-		s := l.chooseSlot(seq.prompt, taken)
-		if s == nil {
+		// A request's sequences (leader and followers) enter together.
+		group := l.m.waiting[:1+len(l.m.waiting[0].followers)]
+		if l.freeSlots(taken) < len(group) {
 			break
 		}
-		taken[s] = true
-		l.m.waiting = l.m.waiting[1:]
-		l.m.occupied++
-		picks = append(picks, pick{seq, s})
+		for _, seq := range group {
+			prompt := seq.prompt
+			if seq.leader != nil {
+				prompt = nil // a follower's KV is replaced: take the LRU slot
+			}
+			s := l.chooseSlot(prompt, taken)
+			taken[s] = true
+			picks = append(picks, pick{seq, s})
+		}
+		l.m.waiting = l.m.waiting[len(group):]
+		l.m.occupied += len(group)
 	}
 	l.m.mu.Unlock()
 	for _, p := range picks {
@@ -154,6 +171,16 @@ func (l *loop) admit() {
 	if len(picks) > 0 {
 		l.publishStats()
 	}
+}
+
+func (l *loop) freeSlots(taken map[*slot]bool) int {
+	n := 0
+	for _, s := range l.slots {
+		if s.seq == nil && !taken[s] {
+			n++
+		}
+	}
+	return n
 }
 
 // chooseSlot picks the free slot whose cached tokens share the longest
@@ -207,6 +234,13 @@ func (l *loop) assign(seq *sequence, s *slot) {
 		s.cache = s.cache[:keep]
 	}
 	seq.slot = s
+	if seq.leader != nil {
+		// The follower's KV will be a copy of the leader's.
+		C.llama_memory_seq_rm(l.mem, C.llama_seq_id(s.id), -1, -1)
+		s.cache = s.cache[:0]
+		keep = 0
+		seq.following = true
+	}
 	seq.prefilled = keep
 	seq.cached = keep
 	seq.batchIdx = -1
@@ -214,7 +248,9 @@ func (l *loop) assign(seq *sequence, s *slot) {
 	if seq.req.IgnoreEOS {
 		banned = l.eog
 	}
-	seq.sampler = newSampler(seq.req.Sampling, l.m.info.VocabSize, banned)
+	sampling := seq.req.Sampling
+	sampling.Seed += uint32(seq.index) // choices of one request differ, reproducibly
+	seq.sampler = newSampler(sampling, l.m.info.VocabSize, banned)
 	s.seq = seq
 	l.running = append(l.running, seq)
 }
@@ -247,6 +283,9 @@ func (l *loop) shutdown() {
 // (cancellation, errors); otherwise the slot keeps them for prefix reuse.
 func (l *loop) end(seq *sequence, final engine.Event, dropKV bool) {
 	s := seq.slot
+	if s == nil || s.seq != seq {
+		return // already ended (a follower ended with its leader)
+	}
 	if dropKV {
 		C.llama_memory_seq_rm(l.mem, C.llama_seq_id(s.id), -1, -1)
 		s.cache = s.cache[:0]
@@ -266,10 +305,17 @@ func (l *loop) end(seq *sequence, final engine.Event, dropKV bool) {
 	s.lastUsed = l.clock
 	seq.stopCancelWatch()
 	l.publishStats()
+	for _, f := range seq.followers {
+		if f.following && f.slot != nil && f.slot.seq == f {
+			// The leader failed before its prompt was evaluated.
+			l.end(f, engine.Event{Index: f.index, Err: final.Err}, true)
+		}
+	}
 	l.m.mu.Lock()
 	l.m.occupied--
 	l.m.markIdleLocked()
 	l.m.mu.Unlock()
+	final.Index = seq.index
 	if final.Done {
 		final.Usage = engine.Usage{PromptTokens: len(seq.prompt), CompletionTokens: seq.generated, CachedTokens: seq.cached}
 	}
@@ -278,7 +324,7 @@ func (l *loop) end(seq *sequence, final engine.Event, dropKV bool) {
 
 func (l *loop) finish(seq *sequence, reason engine.FinishReason) {
 	if rest := seq.filter.Flush(); rest != "" {
-		seq.out.push(engine.Event{Text: rest})
+		seq.out.push(engine.Event{Index: seq.index, Text: rest})
 	}
 	l.end(seq, engine.Event{Done: true, Finish: reason}, false)
 }
@@ -329,7 +375,7 @@ func (l *loop) step() {
 		if budget <= 0 {
 			break
 		}
-		if seq.generating() {
+		if !seq.prefilling() {
 			continue
 		}
 		s := seq.slot
@@ -350,6 +396,7 @@ func (l *loop) step() {
 		}
 		seq.prefilled += k
 		budget -= k
+		l.m.stats.promptTokens.Add(int64(k))
 	}
 	if b.n_tokens == 0 {
 		return
@@ -371,11 +418,19 @@ func (l *loop) step() {
 			}
 		}
 		if rc == 1 && victim != nil {
-			// The KV cache is full: end the sequence holding the most
-			// cells so the others can go on.
-			l.m.log.Warn("KV cache full: ending the longest sequence", "slot", victim.slot.id, "tokens", len(victim.slot.cache))
+			// The KV cache is full. Idle slots' prefix caches go first;
+			// only if there are none does the sequence holding the most
+			// cells end, freeing its cells so the others can go on.
+			if l.dropIdleCaches() {
+				return
+			}
+			l.m.stats.kvFull.Add(1)
+			l.m.log.Warn("KV cache full: ending the longest sequence with finish_reason length", "slot", victim.slot.id, "tokens", len(victim.slot.cache))
 			if victim.generating() {
-				l.finish(victim, engine.FinishLength)
+				if rest := victim.filter.Flush(); rest != "" {
+					victim.out.push(engine.Event{Index: victim.index, Text: rest})
+				}
+				l.end(victim, engine.Event{Done: true, Finish: engine.FinishLength}, true)
 			} else {
 				l.end(victim, engine.Event{Err: fmt.Errorf("the KV cache is full: %w", errKVFull)}, true)
 			}
@@ -394,34 +449,74 @@ func (l *loop) step() {
 	}
 }
 
+// dropIdleCaches frees the KV that idle slots keep for prefix reuse and
+// reports whether there was any.
+func (l *loop) dropIdleCaches() bool {
+	dropped := false
+	for _, s := range l.slots {
+		if s.seq == nil && len(s.cache) > 0 {
+			C.llama_memory_seq_rm(l.mem, C.llama_seq_id(s.id), -1, -1)
+			s.cache = s.cache[:0]
+			dropped = true
+		}
+	}
+	if dropped {
+		l.publishStats()
+	}
+	return dropped
+}
+
 var errKVFull = errors.New("no room left in the KV cache for this prompt; retry later or lower parallel/ctx_size")
 
 func (l *loop) sample() {
-	ctxSize := l.m.info.CtxSize
 	for _, seq := range append([]*sequence(nil), l.running...) {
-		if seq.batchIdx < 0 {
+		if seq.batchIdx < 0 || seq.slot == nil || seq.slot.seq != seq {
 			continue
 		}
-		tok := C.llama_sampler_sample(seq.sampler, l.lctx, C.int32_t(seq.batchIdx))
-		seq.generated++
-		l.m.stats.generated.Add(1)
-		if C.llama_vocab_is_eog(l.m.vocab, tok) {
-			l.finish(seq, engine.FinishStop)
+		if seq.generated == 0 {
+			l.releaseFollowers(seq)
+		}
+		l.accept(seq, C.llama_sampler_sample(seq.sampler, l.lctx, C.int32_t(seq.batchIdx)))
+	}
+}
+
+// releaseFollowers gives the followers of a leader whose prompt was just
+// evaluated a copy of its KV, and their first token from its logits.
+func (l *loop) releaseFollowers(leader *sequence) {
+	for _, f := range leader.followers {
+		if !f.following || f.slot == nil || f.slot.seq != f {
 			continue
 		}
-		out, stopped := seq.filter.Push(string(piece(l.m.vocab, tok, l.pieceBuf)))
-		if out != "" {
-			seq.out.push(engine.Event{Text: out})
-		}
-		switch {
-		case stopped:
-			l.end(seq, engine.Event{Done: true, Finish: engine.FinishStop}, false)
-		case seq.req.MaxTokens > 0 && seq.generated >= seq.req.MaxTokens:
-			l.finish(seq, engine.FinishLength)
-		case len(seq.slot.cache) >= ctxSize:
-			l.finish(seq, engine.FinishLength)
-		default:
-			seq.next = tok
-		}
+		C.llama_memory_seq_rm(l.mem, C.llama_seq_id(f.slot.id), -1, -1)
+		C.llama_memory_seq_cp(l.mem, C.llama_seq_id(leader.slot.id), C.llama_seq_id(f.slot.id), -1, -1)
+		f.slot.cache = append(f.slot.cache[:0], leader.slot.cache...)
+		f.prefilled = len(f.prompt)
+		f.cached = leader.cached
+		f.following = false
+		l.accept(f, C.llama_sampler_sample(f.sampler, l.lctx, C.int32_t(leader.batchIdx)))
+	}
+}
+
+// accept handles a sampled token: stop conditions, text, and the next step.
+func (l *loop) accept(seq *sequence, tok C.llama_token) {
+	seq.generated++
+	l.m.stats.generated.Add(1)
+	if C.llama_vocab_is_eog(l.m.vocab, tok) {
+		l.finish(seq, engine.FinishStop)
+		return
+	}
+	out, stopped := seq.filter.Push(string(piece(l.m.vocab, tok, l.pieceBuf)))
+	if out != "" {
+		seq.out.push(engine.Event{Index: seq.index, Text: out})
+	}
+	switch {
+	case stopped:
+		l.end(seq, engine.Event{Done: true, Finish: engine.FinishStop}, false)
+	case seq.req.MaxTokens > 0 && seq.generated >= seq.req.MaxTokens:
+		l.finish(seq, engine.FinishLength)
+	case len(seq.slot.cache) >= l.m.info.CtxSize:
+		l.finish(seq, engine.FinishLength)
+	default:
+		seq.next = tok
 	}
 }

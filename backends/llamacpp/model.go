@@ -34,14 +34,17 @@ import (
 // defaults.
 type Options struct {
 	Path       string
-	Threads    int  // default: runtime.NumCPU()
-	CtxSize    int  // tokens per sequence; default: the trained context capped at MaxCtxSize
-	MaxCtxSize int  // cap for the default CtxSize; default 4096
-	BatchSize  int  // llama.cpp n_batch: most tokens decoded in one step; default 512
-	Parallel   int  // sequences decoded together (slots); default 4
-	QueueSize  int  // requests waiting for a slot; default 4 × Parallel
-	GPULayers  int  // layers offloaded to a GPU; -1 means all
-	KVUnified  bool // one KV buffer shared by all sequences
+	Threads    int // default: runtime.NumCPU()
+	CtxSize    int // tokens per sequence; default: the trained context capped at MaxCtxSize
+	MaxCtxSize int // cap for the default CtxSize; default 4096
+	BatchSize  int // llama.cpp n_batch: most tokens decoded in one step; default 512
+	Parallel   int // sequences decoded together (slots); default 4
+	QueueSize  int // requests waiting for a slot; default 4 × Parallel
+	GPULayers  int // layers offloaded to a GPU; -1 means all
+	// KVUnified puts all sequences in one KV pool of CtxSize × Parallel
+	// cells that any one sequence may fill; otherwise each sequence has
+	// its own CtxSize cells.
+	KVUnified bool
 	// PrefillBudget bounds the prompt tokens evaluated in one step while
 	// other sequences are generating, so a long prompt cannot stretch their
 	// inter-token latency by more than one such chunk. Default: BatchSize.
@@ -117,6 +120,8 @@ type Model struct {
 		activeTokens atomic.Int64 // KV cells of running sequences
 		cachedTokens atomic.Int64 // KV cells kept by idle slots for prefix reuse
 		steps        atomic.Int64
+		promptTokens atomic.Int64 // prompt tokens evaluated (not reused)
+		kvFull       atomic.Int64
 	}
 }
 
@@ -129,6 +134,8 @@ type Stats struct {
 	Generated    int64 // tokens sampled since load
 	Cancelled    int64 // sequences ended by their request's cancellation
 	Steps        int64 // llama_decode calls
+	PromptTokens int64 // prompt tokens evaluated since load (reused ones excluded)
+	KVFull       int64 // sequences ended because the KV cache was full
 }
 
 // Load loads the model and starts its batch loop. ctx bounds only the wait
@@ -183,6 +190,8 @@ func (m *Model) Stats() Stats {
 		Generated:    m.stats.generated.Load(),
 		Cancelled:    m.stats.cancelled.Load(),
 		Steps:        m.stats.steps.Load(),
+		PromptTokens: m.stats.promptTokens.Load(),
+		KVFull:       m.stats.kvFull.Load(),
 	}
 }
 
@@ -227,38 +236,47 @@ func (m *Model) Generate(ctx context.Context, req engine.Request) (engine.Stream
 	if len(prompt) >= m.info.CtxSize {
 		return nil, &engine.ContextLengthError{PromptTokens: len(prompt), CtxSize: m.info.CtxSize}
 	}
-	seq := &sequence{
-		ctx:    ctx,
-		req:    req,
-		prompt: prompt,
-		out:    newStream(),
-		filter: engine.NewTextFilter(req.Stop),
+	n := max(req.N, 1)
+	if n > m.opts.Parallel {
+		return nil, &engine.InvalidRequestError{Param: "n", Message: fmt.Sprintf("n is %d, but this model decodes at most %d sequences at once (its parallel setting)", n, m.opts.Parallel)}
+	}
+	out := newStream(n)
+	seqs := make([]*sequence, n)
+	for i := range seqs {
+		seqs[i] = &sequence{ctx: ctx, req: req, prompt: prompt, out: out, index: i, filter: engine.NewTextFilter(req.Stop)}
+		if i > 0 {
+			seqs[i].leader = seqs[0]
+			seqs[0].followers = append(seqs[0].followers, seqs[i])
+		}
 	}
 	// A cancelled waiter leaves the queue at once; a running one is noticed
-	// by the loop, which this also wakes. Registered before the sequence is
-	// queued so the loop always sees the stop function.
-	seq.stopCancelWatch = context.AfterFunc(ctx, func() { m.dequeueCancelled(seq) })
+	// by the loop, which this also wakes. Registered before the sequences
+	// are queued so the loop always sees the stop function.
+	stop := context.AfterFunc(ctx, func() { m.dequeueCancelled(seqs[0]) })
+	for _, seq := range seqs {
+		seq.stopCancelWatch = stop
+	}
 	m.mu.Lock()
-	if err := m.admitLocked(); err != nil {
+	if err := m.admitLocked(n); err != nil {
 		m.mu.Unlock()
-		seq.stopCancelWatch()
+		stop()
 		return nil, err
 	}
 	if m.occupied+len(m.waiting) == 0 {
 		m.idle = make(chan struct{})
 	}
-	m.waiting = append(m.waiting, seq)
+	m.waiting = append(m.waiting, seqs...)
 	m.mu.Unlock()
 	m.signal()
-	return seq.out, nil
+	return out, nil
 }
 
-// admitLocked says whether one more request may queue.
-func (m *Model) admitLocked() error {
+// admitLocked says whether n more sequences may queue.
+func (m *Model) admitLocked(n int) error {
 	if m.closed {
 		return engine.ErrClosed
 	}
-	if m.occupied+len(m.waiting) >= m.opts.Parallel+m.opts.QueueSize {
+	if m.occupied+len(m.waiting)+n > m.opts.Parallel+m.opts.QueueSize {
 		return engine.ErrOverloaded
 	}
 	return nil
@@ -281,17 +299,19 @@ func (m *Model) signal() {
 	}
 }
 
-// dequeueCancelled removes a cancelled sequence that is still waiting for a
-// slot and ends its stream; a sequence already in a slot is left to the loop.
-func (m *Model) dequeueCancelled(seq *sequence) {
+// dequeueCancelled removes a cancelled request (a leader and its followers)
+// that is still waiting for slots and ends its stream; sequences already in
+// slots are left to the loop.
+func (m *Model) dequeueCancelled(leader *sequence) {
 	m.mu.Lock()
 	for i, s := range m.waiting {
-		if s == seq {
-			m.waiting = append(m.waiting[:i], m.waiting[i+1:]...)
+		if s == leader {
+			n := 1 + len(leader.followers)
+			m.waiting = append(m.waiting[:i], m.waiting[i+n:]...)
 			m.markIdleLocked()
 			m.mu.Unlock()
-			m.stats.cancelled.Add(1)
-			seq.out.push(engine.Event{Err: context.Cause(seq.ctx)})
+			m.stats.cancelled.Add(int64(n))
+			leader.out.push(engine.Event{Err: context.Cause(leader.ctx)})
 			return
 		}
 	}
@@ -444,6 +464,11 @@ func (m *Model) newContext() (*C.struct_llama_context, error) {
 	lctx := C.llama_init_from_model(m.model, p)
 	if lctx == nil {
 		return nil, fmt.Errorf("llama.cpp could not create a context of %d tokens × %d sequences (out of memory?)", ctxSize, m.opts.Parallel)
+	}
+	// With a unified KV cache one sequence may use the whole pool; when the
+	// pool runs out, the loop ends the longest sequence (finish "length").
+	if m.opts.KVUnified {
+		ctxSize *= m.opts.Parallel
 	}
 	// llama.cpp may round the context; never promise more than a sequence has.
 	if seqCtx := int(C.llama_n_ctx_seq(lctx)); seqCtx < ctxSize {

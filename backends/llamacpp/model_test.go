@@ -3,6 +3,7 @@ package llamacpp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -418,5 +419,140 @@ func TestTokenizeRoundTrip(t *testing.T) {
 	info := m.Info()
 	if info.CtxTrain != 2048 || info.VocabSize != 512 || info.BOS != "<s>" || info.EOS != "</s>" {
 		t.Fatalf("info %+v", info)
+	}
+}
+
+// collectChoices reads a multi-choice stream to its end.
+func collectChoices(t *testing.T, s engine.Stream, n int) ([]string, []engine.Event) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	texts := make([]string, n)
+	finals := make([]engine.Event, n)
+	for {
+		ev, err := s.Next(ctx)
+		if err == io.EOF {
+			return texts, finals
+		}
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		if ev.Err != nil {
+			t.Fatalf("choice %d failed: %v", ev.Index, ev.Err)
+		}
+		if ev.Done {
+			finals[ev.Index] = ev
+			continue
+		}
+		texts[ev.Index] += ev.Text
+	}
+}
+
+func TestNChoicesShareOnePrefill(t *testing.T) {
+	m := load(t, Options{Parallel: 4, NoPrefixCache: true})
+	req := engine.Request{Prompt: storyPrompt + " there was a big red ball", MaxTokens: 24}
+	alone, _ := generate(t, m, req)
+	before := m.Stats().PromptTokens
+
+	req.N = 4
+	s, err := m.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, finals := collectChoices(t, s, 4)
+	prompt, _ := m.Tokenize(req.Prompt, true)
+	if got := m.Stats().PromptTokens - before; got != int64(len(prompt)) {
+		t.Fatalf("n=4 evaluated %d prompt tokens, want %d (one prefill)", got, len(prompt))
+	}
+	for i := range 4 {
+		if texts[i] != alone || finals[i].Usage.CompletionTokens != 24 || finals[i].Finish != engine.FinishLength {
+			t.Fatalf("greedy choice %d = %q (%+v), alone %q", i, texts[i], finals[i], alone)
+		}
+	}
+
+	// Sampled choices of one request differ, and the same seed repeats them.
+	req.Sampling = engine.Sampling{Temperature: 1, Seed: 9, SeedSet: true}
+	req.N = 3
+	s, _ = m.Generate(context.Background(), req)
+	a, _ := collectChoices(t, s, 3)
+	s, _ = m.Generate(context.Background(), req)
+	b, _ := collectChoices(t, s, 3)
+	if a[0] == a[1] && a[1] == a[2] {
+		t.Fatalf("three sampled choices are identical: %q", a[0])
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("choice %d not reproducible with the same seed: %q vs %q", i, a[i], b[i])
+		}
+	}
+	if _, err := m.Generate(context.Background(), engine.Request{Prompt: "x", N: 5}); err == nil {
+		t.Fatal("n above parallel was accepted")
+	}
+}
+
+func TestCancellingOneSequenceLeavesOthersIntact(t *testing.T) {
+	m := load(t, Options{Parallel: 4, NoPrefixCache: true})
+	prompts := []string{"The cat", "Lily and Tom", "One day, a bird"}
+	alone := make([]string, len(prompts))
+	for i, p := range prompts {
+		alone[i], _ = generate(t, m, engine.Request{Prompt: p, MaxTokens: 40})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	victim, err := m.Generate(ctx, engine.Request{Prompt: storyPrompt, MaxTokens: 1000, IgnoreEOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := make([]engine.Stream, len(prompts))
+	for i, p := range prompts {
+		if streams[i], err = m.Generate(context.Background(), engine.Request{Prompt: p, MaxTokens: 40}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := victim.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // mid-decode, while the others are running in the same batches
+	for i, s := range streams {
+		texts, final := collect(t, s)
+		if final.Err != nil || strings.Join(texts, "") != alone[i] {
+			t.Fatalf("prompt %q: got %q (%v), alone %q", prompts[i], strings.Join(texts, ""), final.Err, alone[i])
+		}
+	}
+	if _, final := collect(t, victim); !errors.Is(final.Err, context.Canceled) {
+		t.Fatalf("victim ended with %+v", final)
+	}
+}
+
+func TestKVFullEndsOneSequenceWithLength(t *testing.T) {
+	// A unified pool of 4 × 64 cells that any sequence may fill: four
+	// sequences asking for 200 tokens each cannot all fit.
+	m := load(t, Options{Parallel: 4, CtxSize: 64, KVUnified: true, NoPrefixCache: true})
+	if m.Info().CtxSize != 256 {
+		t.Fatalf("a unified pool should let one sequence use all 256 cells, got %d", m.Info().CtxSize)
+	}
+	var streams []engine.Stream
+	for i := range 4 {
+		s, err := m.Generate(context.Background(), engine.Request{Prompt: fmt.Sprintf("Story %d: Once upon a time", i), MaxTokens: 200, IgnoreEOS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, s)
+	}
+	most := 0
+	for _, s := range streams {
+		_, final := collect(t, s)
+		if final.Err != nil || final.Finish != engine.FinishLength {
+			t.Fatalf("final %+v, want length", final)
+		}
+		most = max(most, final.Usage.CompletionTokens)
+	}
+	st := m.Stats()
+	if st.KVFull == 0 {
+		t.Fatalf("the pool never filled: %+v", st)
+	}
+	// Once the longest sequence gave its cells back, the others went on
+	// past an equal share of the pool.
+	if most <= 64 {
+		t.Fatalf("no sequence got past an equal share of the pool (most %d tokens)", most)
 	}
 }

@@ -14,11 +14,12 @@ import (
 type stream struct {
 	mu     sync.Mutex
 	events []engine.Event
-	ended  bool          // the final event was taken
+	ended  bool          // the last final event (or an error) was taken
+	finals int           // final events still expected
 	notify chan struct{} // cap 1
 }
 
-func newStream() *stream { return &stream{notify: make(chan struct{}, 1)} }
+func newStream(choices int) *stream { return &stream{notify: make(chan struct{}, 1), finals: choices} }
 
 func (s *stream) push(ev engine.Event) {
 	s.mu.Lock()
@@ -30,7 +31,7 @@ func (s *stream) push(ev engine.Event) {
 	}
 }
 
-// Next implements engine.Stream. After the final event it returns io.EOF.
+// Next implements engine.Stream. After the stream's end it returns io.EOF.
 func (s *stream) Next(ctx context.Context) (engine.Event, error) {
 	for {
 		s.mu.Lock()
@@ -38,8 +39,12 @@ func (s *stream) Next(ctx context.Context) (engine.Event, error) {
 			ev := s.events[0]
 			s.events[0] = engine.Event{}
 			s.events = s.events[1:]
-			if ev.Done || ev.Err != nil {
+			if ev.Done {
+				s.finals--
+			}
+			if s.finals <= 0 || ev.Err != nil {
 				s.ended = true
+				s.events = nil
 			}
 			s.mu.Unlock()
 			return ev, nil
