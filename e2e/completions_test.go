@@ -225,3 +225,40 @@ func TestInvalidUTF8Body(t *testing.T) {
 		t.Fatalf("status %d body %v", status, body)
 	}
 }
+
+func TestMultipleChoicesThroughSDK(t *testing.T) {
+	g := startGateway(t)
+	ctx := testContext(t)
+	resp, err := g.client().CreateCompletion(ctx, goopenai.CompletionRequest{Model: storiesID, Prompt: storyPrompt, MaxTokens: 12, N: 2, Temperature: 1, Seed: intp(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Choices) != 2 || resp.Choices[0].Index != 0 || resp.Choices[1].Index != 1 || resp.Usage.CompletionTokens != 24 {
+		t.Fatalf("response %+v", resp)
+	}
+	stream, err := g.client().CreateCompletionStream(ctx, goopenai.CompletionRequest{Model: storiesID, Prompt: storyPrompt, MaxTokens: 12, N: 2, Temperature: 1, Seed: intp(5), Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	texts := make([]string, 2)
+	finished := 0
+	for {
+		ch, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range ch.Choices {
+			texts[c.Index] += c.Text
+			if c.FinishReason != "" {
+				finished++
+			}
+		}
+	}
+	if finished != 2 || texts[0] != resp.Choices[0].Text || texts[1] != resp.Choices[1].Text {
+		t.Fatalf("streamed choices %q (finished %d), whole %q / %q", texts, finished, resp.Choices[0].Text, resp.Choices[1].Text)
+	}
+}

@@ -9,6 +9,7 @@ import (
 // engine from absurd input.
 const (
 	MaxStopStrings  = 4
+	MaxChoices      = 128 // n; a model's parallel setting lowers it further
 	MaxStopLength   = 256 // bytes per stop string
 	maxTokensCap    = 1 << 24
 	maxSeed         = math.MaxInt64
@@ -30,6 +31,7 @@ type Sampling struct {
 	RepeatPenalty    *float64
 	Stop             []string
 	IgnoreEOS        bool
+	N                int // choices; 1 when not given
 }
 
 func (s *Sampling) decode(f fields) *Error {
@@ -69,6 +71,14 @@ func (s *Sampling) decode(f fields) *Error {
 		if len(st) > MaxStopLength {
 			return InvalidParam("stop", "invalid_value", "each stop string may be at most %d bytes", MaxStopLength)
 		}
+	}
+	var n *int64
+	if err := f.integer("n", &n, 1, MaxChoices); err != nil {
+		return err
+	}
+	s.N = 1
+	if n != nil {
+		s.N = int(*n)
 	}
 	return f.boolean("ignore_eos", &s.IgnoreEOS)
 }
@@ -156,7 +166,6 @@ func decodeStreamFlags(f fields, stream, includeUsage *bool) *Error {
 // yet, when they ask for something other than the default.
 func unsupported(f fields) *Error {
 	for _, p := range []struct{ name, def string }{
-		{"n", "1"},
 		{"best_of", "1"},
 		{"echo", "false"},
 		{"logprobs", "false"},

@@ -69,7 +69,14 @@ func TestDecodeCompletionRequest(t *testing.T) {
 		{name: "stop too many", body: `{"model":"m","prompt":"x","stop":["a","b","c","d","e"]}`, param: "stop", code: "invalid_value"},
 		{name: "stop wrong", body: `{"model":"m","prompt":"x","stop":[1]}`, param: "stop", code: "invalid_type"},
 		{name: "stop too long", body: `{"model":"m","prompt":"x","stop":"` + strings.Repeat("s", 300) + `"}`, param: "stop", code: "invalid_value"},
-		{name: "n>1", body: `{"model":"m","prompt":"x","n":2}`, param: "n", code: "unsupported_parameter"},
+		{name: "n=3", body: `{"model":"m","prompt":"x","n":3}`, check: func(t *testing.T, r *CompletionRequest) {
+			if r.N != 3 {
+				t.Fatalf("n %d", r.N)
+			}
+		}},
+		{name: "n=0", body: `{"model":"m","prompt":"x","n":0}`, param: "n", code: "invalid_value"},
+		{name: "n huge", body: `{"model":"m","prompt":"x","n":100000}`, param: "n", code: "invalid_value"},
+		{name: "best_of", body: `{"model":"m","prompt":"x","best_of":2}`, param: "best_of", code: "unsupported_parameter"},
 		{name: "logprobs", body: `{"model":"m","prompt":"x","logprobs":3}`, param: "logprobs", code: "unsupported_parameter"},
 		{name: "suffix", body: `{"model":"m","prompt":"x","suffix":"y"}`, param: "suffix", code: "unsupported_parameter"},
 		{name: "invalid utf8", body: "{\"model\":\"m\",\"prompt\":\"\xff\"}", code: "invalid_encoding"},

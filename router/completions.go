@@ -55,14 +55,17 @@ func (s *Server) completions(c *gin.Context) {
 	if req.Stream {
 		s.stream(c, stream, start, req.IncludeUsage, out)
 	} else {
-		s.whole(c, stream, start, out)
+		s.whole(c, stream, ereq.N, start, out)
 	}
 }
 
 // engineRequest maps the shared sampling parameters onto an engine request,
 // checking them against the model.
 func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (engine.Request, *openai.Error) {
-	r := engine.Request{Stop: p.Stop, IgnoreEOS: p.IgnoreEOS, MaxTokens: defaultMax}
+	r := engine.Request{Stop: p.Stop, IgnoreEOS: p.IgnoreEOS, MaxTokens: defaultMax, N: max(p.N, 1)}
+	if r.N > info.Parallel {
+		return r, openai.InvalidParam("n", "invalid_value", "n is %d, but this model serves at most %d choices at once (its parallel setting)", r.N, info.Parallel)
+	}
 	if p.MaxTokens != nil {
 		if *p.MaxTokens > int64(info.CtxSize) {
 			return r, openai.InvalidParam("max_tokens", "invalid_value", "max_tokens is %d, but this model's context window is %d tokens", *p.MaxTokens, info.CtxSize)
@@ -100,9 +103,9 @@ func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (en
 
 // responseWriter shapes engine output into one endpoint's wire format.
 type responseWriter interface {
-	chunk(text string, finish *string) any
+	chunk(index int, text string, finish *string) any
 	usageChunk(u openai.Usage) any
-	whole(text string, finish string, u openai.Usage) any
+	whole(texts, finishes []string, u openai.Usage) any
 }
 
 type completionWriter struct {
@@ -114,9 +117,9 @@ func (w *completionWriter) base() openai.Completion {
 	return openai.Completion{ID: w.id, Object: "text_completion", Created: w.created, Model: w.model, SystemFingerprint: w.fingerprint}
 }
 
-func (w *completionWriter) chunk(text string, finish *string) any {
+func (w *completionWriter) chunk(index int, text string, finish *string) any {
 	c := w.base()
-	c.Choices = []openai.CompletionChoice{{Text: text, FinishReason: finish}}
+	c.Choices = []openai.CompletionChoice{{Index: index, Text: text, FinishReason: finish}}
 	return c
 }
 
@@ -127,28 +130,37 @@ func (w *completionWriter) usageChunk(u openai.Usage) any {
 	return c
 }
 
-func (w *completionWriter) whole(text, finish string, u openai.Usage) any {
+func (w *completionWriter) whole(texts, finishes []string, u openai.Usage) any {
 	c := w.base()
-	c.Choices = []openai.CompletionChoice{{Text: text, FinishReason: &finish}}
+	for i := range texts {
+		c.Choices = append(c.Choices, openai.CompletionChoice{Index: i, Text: texts[i], FinishReason: &finishes[i]})
+	}
 	c.Usage = &u
 	return c
 }
 
-func usageOf(u engine.Usage) openai.Usage {
-	return openai.Usage{
-		PromptTokens:        u.PromptTokens,
-		CompletionTokens:    u.CompletionTokens,
-		TotalTokens:         u.PromptTokens + u.CompletionTokens,
-		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CachedTokens},
-	}
+// usageTotal adds up the usage of a request's choices: the prompt is
+// counted once, completions all.
+type usageTotal struct{ openai.Usage }
+
+func (t *usageTotal) add(u engine.Usage) {
+	t.PromptTokens = u.PromptTokens
+	t.CompletionTokens += u.CompletionTokens
+	t.TotalTokens = t.PromptTokens + t.CompletionTokens
+	t.PromptTokensDetails = &openai.PromptTokensDetails{CachedTokens: u.CachedTokens}
 }
 
 // whole collects a generation and answers with one JSON body.
-func (s *Server) whole(c *gin.Context, st engine.Stream, start time.Time, w responseWriter) {
-	var text strings.Builder
+func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time, w responseWriter) {
+	texts := make([]strings.Builder, n)
+	finishes := make([]string, n)
+	var usage usageTotal
 	first := true
 	for {
 		ev, err := st.Next(c.Request.Context())
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err == nil && ev.Err != nil {
 			err = ev.Err
 		}
@@ -160,21 +172,25 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, start time.Time, w resp
 			c.Set(ctxKeyTTFT, time.Since(start))
 			first = false
 		}
-		if !ev.Done {
-			text.WriteString(ev.Text)
+		if ev.Done {
+			finishes[ev.Index] = string(ev.Finish)
+			usage.add(ev.Usage)
 			continue
 		}
-		u := usageOf(ev.Usage)
-		c.Set(ctxKeyUsage, u)
-		c.Set(ctxKeyFinish, string(ev.Finish))
-		body, err := openai.Marshal(w.whole(text.String(), string(ev.Finish), u))
-		if err != nil {
-			writeError(c, openai.Internal("encoding the response failed"))
-			return
-		}
-		c.Data(http.StatusOK, "application/json", body)
+		texts[ev.Index].WriteString(ev.Text)
+	}
+	out := make([]string, n)
+	for i := range texts {
+		out[i] = texts[i].String()
+	}
+	c.Set(ctxKeyUsage, usage.Usage)
+	c.Set(ctxKeyFinish, strings.Join(finishes, ","))
+	body, err := openai.Marshal(w.whole(out, finishes, usage.Usage))
+	if err != nil {
+		writeError(c, openai.Internal("encoding the response failed"))
 		return
 	}
+	c.Data(http.StatusOK, "application/json", body)
 }
 
 // stream sends a generation as server-sent events. The status line waits
@@ -194,6 +210,8 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, start time.Time, inclu
 	openai.SetHeaders(c.Writer.Header())
 	c.Status(http.StatusOK)
 	sse := openai.NewSSE(c.Writer)
+	var usage usageTotal
+	var finishes []string
 	for {
 		switch {
 		case ev.Err != nil:
@@ -203,33 +221,34 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, start time.Time, inclu
 			return
 		case ev.Done:
 			finish := string(ev.Finish)
-			u := usageOf(ev.Usage)
-			c.Set(ctxKeyUsage, u)
-			c.Set(ctxKeyFinish, finish)
-			if sse.Data(w.chunk("", &finish)) != nil {
+			usage.add(ev.Usage)
+			finishes = append(finishes, finish)
+			if sse.Data(w.chunk(ev.Index, "", &finish)) != nil {
 				return
 			}
-			if includeUsage && sse.Data(w.usageChunk(u)) != nil {
-				return
-			}
-			_ = sse.Done()
-			return
 		case ev.Text != "":
-			if err := sse.Data(w.chunk(ev.Text, nil)); err != nil {
+			if err := sse.Data(w.chunk(ev.Index, ev.Text, nil)); err != nil {
 				return // the client is gone; returning cancels the generation
 			}
 		}
 		ev, err = st.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			// The request's context ended: the engine frees the sequence.
-			c.Set(ctxKeyError, apiError(err, "prompt"))
+			// The request's context ended: the engine frees the sequences.
+			e := apiError(err, "prompt")
+			c.Set(ctxKeyError, e)
 			if !errors.Is(err, context.Canceled) {
-				_ = sse.Data(apiError(err, "prompt").Body())
+				_ = sse.Data(e.Body())
 			}
 			return
 		}
 	}
+	c.Set(ctxKeyUsage, usage.Usage)
+	c.Set(ctxKeyFinish, strings.Join(finishes, ","))
+	if includeUsage && sse.Data(w.usageChunk(usage.Usage)) != nil {
+		return
+	}
+	_ = sse.Done()
 }
