@@ -556,3 +556,13 @@ func TestKVFullEndsOneSequenceWithLength(t *testing.T) {
 		t.Fatalf("no sequence got past an equal share of the pool (most %d tokens)", most)
 	}
 }
+
+func TestMeasureCeilingRuns(t *testing.T) {
+	r, err := MeasureCeiling(CeilingOptions{Path: testmodels.Stories260K(t), Threads: 2, Batch: 2, Prompt: 16, Generate: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DecodeTokensPerSec <= 0 || r.PrefillTokensPerSec <= 0 || r.DecodeStep <= 0 {
+		t.Fatalf("result %+v", r)
+	}
+}
