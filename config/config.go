@@ -34,6 +34,12 @@ type ModelOpts struct {
 	Parallel   int `yaml:"parallel"`     // sequences decoded together; 0: 4
 	BatchSize  int `yaml:"batch_size"`   // 0: 512
 	GPULayers  int `yaml:"gpu_layers"`   // -1: all
+	// KVUnified shares one KV pool of ctx_size × parallel cells among the
+	// sequences (any one may fill it); false gives each its own ctx_size.
+	KVUnified     bool  `yaml:"kv_unified"`
+	QueueSize     int   `yaml:"queue_size"`     // requests waiting for a slot; 0: 4 × parallel
+	PrefillBudget int   `yaml:"prefill_budget"` // prompt tokens per step while others generate; 0: batch_size
+	PrefixCache   *bool `yaml:"prefix_cache"`   // reuse finished slots' KV for a shared prompt prefix; default true
 }
 
 // Default returns the built-in configuration.
@@ -84,5 +90,7 @@ func (c *Config) Validate() error {
 	check(d.Parallel >= 0 && d.Parallel <= 256, "defaults.parallel must be between 0 and 256")
 	check(d.BatchSize >= 0 && d.BatchSize <= 1<<16, "defaults.batch_size must be between 0 and 65536")
 	check(d.GPULayers >= -1, "defaults.gpu_layers must be -1 (all) or more")
+	check(d.QueueSize >= 0 && d.QueueSize <= 1<<16, "defaults.queue_size must be between 0 and 65536")
+	check(d.PrefillBudget >= 0 && d.PrefillBudget <= 1<<16, "defaults.prefill_budget must be between 0 and 65536")
 	return errors.Join(errs...)
 }

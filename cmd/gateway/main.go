@@ -121,14 +121,14 @@ func run(args []string) error {
 		log.Warn("no models found; put *.gguf files into the models folder", "models_dir", cfg.ModelsDir)
 	}
 	for i := range specs {
-		d := cfg.Defaults
-		specs[i].Threads, specs[i].CtxSize, specs[i].Parallel, specs[i].BatchSize, specs[i].GPULayers = d.Threads, d.CtxSize, d.Parallel, d.BatchSize, d.GPULayers
+		applyDefaults(&specs[i], cfg.Defaults)
 		log.Info("model available", "model", specs[i].ID, "path", specs[i].Path)
 	}
 	loader := func(ctx context.Context, s models.Spec) (engine.Engine, error) {
 		return llamacpp.Load(ctx, llamacpp.Options{
 			Path: s.Path, Threads: s.Threads, CtxSize: s.CtxSize, MaxCtxSize: cfg.Defaults.MaxCtxSize,
 			Parallel: s.Parallel, BatchSize: s.BatchSize, GPULayers: s.GPULayers,
+			KVUnified: s.KVUnified, QueueSize: s.QueueSize, PrefillBudget: s.PrefillBudget, NoPrefixCache: s.NoPrefixCache,
 			Logger: log.With("model", s.ID),
 		})
 	}
@@ -164,4 +164,12 @@ func run(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// applyDefaults gives a model from the models folder the configured
+// defaults.
+func applyDefaults(s *models.Spec, d config.ModelOpts) {
+	s.Threads, s.CtxSize, s.Parallel, s.BatchSize, s.GPULayers = d.Threads, d.CtxSize, d.Parallel, d.BatchSize, d.GPULayers
+	s.KVUnified, s.QueueSize, s.PrefillBudget = d.KVUnified, d.QueueSize, d.PrefillBudget
+	s.NoPrefixCache = d.PrefixCache != nil && !*d.PrefixCache
 }
