@@ -262,3 +262,40 @@ func TestMultipleChoicesThroughSDK(t *testing.T) {
 		t.Fatalf("streamed choices %q (finished %d), whole %q / %q", texts, finished, resp.Choices[0].Text, resp.Choices[1].Text)
 	}
 }
+
+// completionUsage posts a greedy completion and returns its usage.
+func completionUsage(t *testing.T, url, prompt string) (text string, promptTokens, cached int) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"model": storiesID, "prompt": prompt, "max_tokens": 8, "temperature": 0})
+	status, _, out := rawPost(t, url, string(body))
+	if status != 200 {
+		t.Fatalf("status %d: %v", status, out)
+	}
+	u := out["usage"].(map[string]any)
+	details := u["prompt_tokens_details"].(map[string]any)
+	return out["choices"].([]any)[0].(map[string]any)["text"].(string), int(u["prompt_tokens"].(float64)), int(details["cached_tokens"].(float64))
+}
+
+func TestSharedPrefixHitsTheCache(t *testing.T) {
+	g := startGateway(t)
+	url := g.srv.URL + "/v1/completions"
+	system := "You are a storyteller. Tell short, happy stories about animals in the forest, with a moral at the end. "
+	completionUsage(t, url, system+"Tell me about a fox.")
+	sysTokens, err := g.engine(storiesID).Tokenize(system, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A different question after the same system prompt reuses its KV.
+	_, n, cached := completionUsage(t, url, system+"Tell me about an owl.")
+	if cached < len(sysTokens)-1 || cached >= n {
+		t.Fatalf("cached %d of %d prompt tokens; the shared prefix has %d", cached, n, len(sysTokens))
+	}
+	// A conversation that continues (the old prompt plus its answer plus
+	// more) reuses everything before the new part.
+	first := system + "Tell me about an owl."
+	answer, _, _ := completionUsage(t, url, first)
+	_, n2, cached2 := completionUsage(t, url, first+answer+" And then?")
+	if cached2 < n-1 || cached2 >= n2 {
+		t.Fatalf("follow-up cached %d of %d tokens, want at least the %d of the previous turn", cached2, n2, n-1)
+	}
+}
