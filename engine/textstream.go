@@ -42,6 +42,7 @@ func (f *TextFilter) Push(piece string) (out string, stopped bool) {
 	}
 	hold := max(f.stopPrefixHold(), incompleteUTF8Tail(f.pending))
 	n := len(f.pending) - hold
+	n = charStart(f.pending, n)
 	if n <= 0 {
 		return "", false
 	}
@@ -59,13 +60,19 @@ func (f *TextFilter) Flush() string {
 	return out
 }
 
-// firstStop returns the byte offset of the earliest stop string in pending,
-// or -1.
+// firstStop returns the byte offset of the stop string that a stream would
+// complete first (the earliest end; on a tie the earliest start), or -1.
+// Choosing by end keeps the result independent of how the text was split
+// into pieces when one stop string lies inside another.
 func (f *TextFilter) firstStop() int {
-	at := -1
+	at, end := -1, -1
 	for _, s := range f.stops {
-		if i := bytes.Index(f.pending, s); i >= 0 && (at < 0 || i < at) {
-			at = i
+		i := bytes.Index(f.pending, s)
+		if i < 0 {
+			continue
+		}
+		if e := i + len(s); end < 0 || e < end || (e == end && i < at) {
+			at, end = i, e
 		}
 	}
 	return at
@@ -120,4 +127,23 @@ func incompleteUTF8Tail(b []byte) int {
 		// continuation byte: keep looking for its lead byte
 	}
 	return 0
+}
+
+// charStart moves a cut position n back to the start of the valid character
+// it would split, if any, so held-back bytes never take the end of a
+// character away from its beginning.
+func charStart(b []byte, n int) int {
+	if n <= 0 || n >= len(b) {
+		return n
+	}
+	for p := n - 1; p >= 0 && p >= n-3; p-- {
+		if !utf8.RuneStart(b[p]) {
+			continue
+		}
+		if r, size := utf8.DecodeRune(b[p:]); (r != utf8.RuneError || size > 1) && p+size > n {
+			return p
+		}
+		return n
+	}
+	return n
 }

@@ -401,3 +401,19 @@ func TestTextFilterSplitCharacters(t *testing.T) {
 		}
 	}
 }
+
+func TestTextFilterNestedStopIsSplitIndependent(t *testing.T) {
+	stops := []string{"0", ".00"}
+	whole, wholeStopped := NewTextFilter(stops).Push(".00%")
+	split, splitStopped := NewTextFilter(stops).Push(".0")
+	if !wholeStopped || !splitStopped || whole != split {
+		t.Fatalf("whole %q (%v) vs split %q (%v)", whole, wholeStopped, split, splitStopped)
+	}
+}
+
+func TestTextFilterInvalidStopDoesNotSplitCharacter(t *testing.T) {
+	f := NewTextFilter([]string{"\xa9x"})
+	if out, _ := f.Push("é"); out == "\xc3" {
+		t.Fatal("output ends inside é")
+	}
+}

@@ -36,17 +36,19 @@ func writeModel(t *testing.T, opts ggufgen.Options) string {
 var tinyShape = ggufgen.Shape{NEmbd: 64, NLayer: 1, NHead: 1, NHeadKV: 1, NFF: 128, NCtx: 384, NVocab: 1000}
 
 func TestGGUFGenRoundTrip(t *testing.T) {
-	// Random weights can sample </s> and end early, and a request cannot
-	// ignore EOS, so the seed and prompt are chosen so that greedy decoding
-	// reaches max_tokens for every type: with seed 1 and this prompt the
-	// 16 greedy tokens contain no </s> (F32, F16 and Q8_0 even agree on
-	// them; Q4_0 diverges). If the writer's RNG changes, pick another seed.
+	// Random weights may sample </s>; IgnoreEOS makes greedy decoding run
+	// to max_tokens. (Without it, seed 1 and this prompt also reach 16
+	// tokens for every type; F32, F16 and Q8_0 even agree on them.)
 	const seed, maxTokens = 1, 16
 	for _, typ := range []ggufgen.TensorType{ggufgen.F32, ggufgen.F16, ggufgen.Q8_0, ggufgen.Q4_0} {
 		t.Run(typ.String(), func(t *testing.T) {
 			path := writeModel(t, ggufgen.Options{Shape: ggufgen.ShapeDemo, Type: typ, Seed: seed})
-			m := load(t, Options{Path: path, CtxSize: 128, Parallel: 1})
-			req := engine.Request{Prompt: storyPrompt, MaxTokens: maxTokens}
+			// One thread (as in the other generating tests here): with
+			// two, ggml's pool spins at every barrier and these runs take
+			// seconds instead of milliseconds when the machine's two
+			// cores are busy with other work.
+			m := load(t, Options{Path: path, Threads: 1, CtxSize: 128, Parallel: 1})
+			req := engine.Request{Prompt: storyPrompt, MaxTokens: maxTokens, IgnoreEOS: true}
 			text, final := generate(t, m, req)
 			if final.Finish != engine.FinishLength || final.Usage.CompletionTokens != maxTokens {
 				t.Fatalf("finish %q after %d tokens (%q), want length after %d", final.Finish, final.Usage.CompletionTokens, text, maxTokens)
@@ -232,7 +234,9 @@ func recordedGeneration(t *testing.T, path string, req engine.Request) (events [
 	var blockOnce, openOnce sync.Once
 	open := func() { openOnce.Do(func() { close(gate) }) }
 	defer open()
-	opts := Options{Path: path, Parallel: 1, CtxSize: 512, NoPrefixCache: true}
+	// One thread: ggml's two-thread pool spins at every barrier and slows
+	// down a hundredfold when the two cores are shared with other work.
+	opts := Options{Path: path, Threads: 1, Parallel: 1, CtxSize: 512, NoPrefixCache: true}
 	opts.onStep = func() {
 		blockOnce.Do(func() { close(blocked); <-gate })
 		mu.Lock()
@@ -280,118 +284,95 @@ func recordedGeneration(t *testing.T, path string, req engine.Request) (events [
 	return events, final, slices.Clone(tokens), m
 }
 
-// TestGGUFGenStreamUTF8 samples random-weight models whose vocabulary is
+// TestGGUFGenStreamUTF8 samples a random-weight model whose vocabulary is
 // mostly byte tokens, so the pieces are arbitrary bytes: split characters,
 // stray continuation bytes, lead bytes without their ends. Every text event
 // but the last must end on a character boundary of the whole output, and
 // the events must be exactly what a TextFilter makes of the sampled tokens'
-// pieces (nothing lost, nothing reordered).
+// pieces: nothing lost (Flush included), nothing reordered.
 func TestGGUFGenStreamUTF8(t *testing.T) {
 	// MinSyntheticVocab: 256 of the 354 tokens are byte tokens.
 	shape := ggufgen.ShapeDemo
 	shape.NVocab = ggufgen.MinSyntheticVocab
 	path := writeModel(t, ggufgen.Options{Shape: shape, Type: ggufgen.Q8_0, Seed: 11})
 
-	// At temperature 1 the near-uniform logits of random weights sample
-	// </s> about once in 354 tokens, so a run may end early; further
-	// seeds continue until 200 tokens were checked.
+	// At temperature 1 the near-uniform logits of random weights would
+	// sample </s> about once in 354 tokens; IgnoreEOS keeps every run to
+	// its max_tokens. Seeded sampling repeats itself, so a run of want+1
+	// tokens records the tokens of every shorter run (the loop never
+	// keeps a generation's last token).
 	const want = 200
-	total, holds, splits := 0, 0, 0
-	for seed := uint32(1); total < want; seed++ {
-		if seed > 10 {
-			t.Fatalf("only %d tokens in 10 runs", total)
-		}
-		req := engine.Request{Prompt: storyPrompt, MaxTokens: want, Sampling: engine.Sampling{Temperature: 1, Seed: seed, SeedSet: true}}
-		events, final, tokens, m := recordedGeneration(t, path, req)
-		n := final.Usage.CompletionTokens
-		total += n
-		if len(tokens) != n-1 {
-			t.Fatalf("seed %d: recorded %d tokens of %d", seed, len(tokens), n)
-		}
-		out := strings.Join(events, "")
+	req := engine.Request{Prompt: storyPrompt, MaxTokens: want + 1, IgnoreEOS: true, Sampling: engine.Sampling{Temperature: 1, Seed: 1, SeedSet: true}}
+	_, final, tokens, m := recordedGeneration(t, path, req)
+	if final.Finish != engine.FinishLength || final.Usage.CompletionTokens != want+1 || len(tokens) != want {
+		t.Fatalf("finish %q after %d tokens, %d recorded; want length after %d", final.Finish, final.Usage.CompletionTokens, len(tokens), want+1)
+	}
+	pieces := make([]string, want)
+	for i, tok := range tokens {
+		pieces[i] = tokenPiece(m, tok)
+	}
 
-		// The recorded tokens' pieces are the start of the output; the
-		// rest is the piece of the final token (none for </s>).
-		pieces := make([]string, 0, n)
-		for _, tok := range tokens {
-			pieces = append(pieces, tokenPiece(m, tok))
+	// checkRun generates k tokens and compares the events with the
+	// reference: pieces[:k] through a TextFilter, then its Flush.
+	checkRun := func(k int) (events []string, flushed string) {
+		t.Helper()
+		req := req
+		req.MaxTokens = k
+		events, final, got, _ := recordedGeneration(t, path, req)
+		if final.Finish != engine.FinishLength || final.Usage.CompletionTokens != k {
+			t.Fatalf("run of %d: finish %q after %d tokens", k, final.Finish, final.Usage.CompletionTokens)
 		}
-		head := strings.Join(pieces, "")
-		if !strings.HasPrefix(out, head) {
-			t.Fatalf("seed %d: output %q does not start with the sampled pieces %q", seed, out, head)
+		if !slices.Equal(got, tokens[:k-1]) {
+			t.Fatalf("run of %d: sampled %v, the longer run sampled %v: seeded sampling does not repeat", k, got, tokens[:k-1])
 		}
-		last := out[len(head):]
-		switch final.Finish {
-		case engine.FinishStop: // </s> renders as nothing
-			if last != "" {
-				t.Fatalf("seed %d: %q after the pieces of a generation that ended with </s>", seed, last)
-			}
-		case engine.FinishLength:
-			if n != want {
-				t.Fatalf("seed %d: finish length after %d tokens", seed, n)
-			}
-			if !isPiece(m, last) {
-				t.Fatalf("seed %d: output ends with %q, not the piece of a token", seed, last)
-			}
-		default:
-			t.Fatalf("seed %d: finish %q", seed, final.Finish)
-		}
-		pieces = append(pieces, last)
-
-		// The reference: the same pieces through a TextFilter.
 		ref := engine.NewTextFilter(nil)
 		var wantEvents []string
-		for _, p := range pieces {
+		for _, p := range pieces[:k] {
 			if o, _ := ref.Push(p); o != "" {
 				wantEvents = append(wantEvents, o)
 			}
 		}
-		if rest := ref.Flush(); rest != "" {
-			wantEvents = append(wantEvents, rest)
+		if flushed = ref.Flush(); flushed != "" {
+			wantEvents = append(wantEvents, flushed)
 		}
 		if !slices.Equal(events, wantEvents) {
-			t.Fatalf("seed %d: events\n%q\nwant\n%q", seed, events, wantEvents)
+			t.Fatalf("run of %d: events\n%q\nwant\n%q", k, events, wantEvents)
 		}
-
+		out := strings.Join(events, "")
 		at := 0
 		for i, ev := range events {
-			if ev == "" {
-				t.Fatalf("seed %d: empty text event %d", seed, i)
-			}
 			at += len(ev)
 			if i < len(events)-1 && splitsRune(out, at) {
-				t.Fatalf("seed %d: event %d %q ends inside a character of %q", seed, i, ev, out)
+				t.Fatalf("run of %d: event %d %q ends inside a character of %q", k, i, ev, out)
 			}
 		}
-		// How much the run exercised: pieces that ended inside a
-		// character (the filter had to hold them back), and valid
-		// characters split between tokens.
-		at = 0
-		for _, p := range pieces[:len(pieces)-1] {
-			at += len(p)
-			if endsIncomplete(out[:at]) {
-				holds++
-			}
-			if splitsRune(out, at) {
-				splits++
-			}
-		}
-		m.Close()
+		return events, flushed
 	}
-	t.Logf("%d tokens, %d pieces ended inside a character, %d valid characters were split between tokens", total, holds, splits)
+	checkRun(want)
+
+	// How much the pieces exercise: pieces that end inside a character
+	// (the filter must hold them back), and valid characters split
+	// between tokens.
+	all := strings.Join(pieces, "")
+	holds, splits, lastHold, at := 0, 0, 0, 0
+	for i, p := range pieces[:want-1] {
+		at += len(p)
+		if endsIncomplete(all[:at]) {
+			holds, lastHold = holds+1, i+1
+		}
+		if splitsRune(all, at) {
+			splits++
+		}
+	}
+	t.Logf("%d tokens: %d pieces ended inside a character, %d valid characters were split between tokens", want, holds, splits)
 	if holds < 5 {
 		t.Fatalf("only %d pieces ended inside a character: the test no longer exercises the UTF-8 hold-back", holds)
 	}
-}
-
-// isPiece reports whether s is the piece of some token of m.
-func isPiece(m *Model, s string) bool {
-	for tok := range m.Info().VocabSize {
-		if tokenPiece(m, tok) == s {
-			return true
-		}
+	// A generation that ends while the filter holds an incomplete
+	// character must still deliver those bytes (from Flush).
+	if _, flushed := checkRun(lastHold); flushed == "" {
+		t.Fatalf("run of %d ends on a complete character; want one that ends inside one", lastHold)
 	}
-	return false
 }
 
 // TestGGUFGenLlamaSPMVocab writes a tiny model with the real 32,000-token
@@ -403,7 +384,7 @@ func TestGGUFGenLlamaSPMVocab(t *testing.T) {
 	}
 	shape := ggufgen.Shape{NEmbd: 64, NLayer: 1, NHead: 1, NHeadKV: 1, NFF: 128, NCtx: 256}
 	path := writeModel(t, ggufgen.Options{Shape: shape, Type: ggufgen.Q8_0, Seed: 1, Vocab: voc})
-	m := load(t, Options{Path: path, Parallel: 1, CtxSize: 64})
+	m := load(t, Options{Path: path, Threads: 1, Parallel: 1, CtxSize: 64})
 	info := m.Info()
 	if info.VocabSize != 32000 || info.CtxTrain != 256 || info.BOS != "<s>" || info.EOS != "</s>" {
 		t.Fatalf("info %+v", info)
@@ -417,8 +398,8 @@ func TestGGUFGenLlamaSPMVocab(t *testing.T) {
 			t.Errorf("tokenize %q = %v (%v), want %v", text, got, err, want)
 		}
 	}
-	const maxTokens = 8 // seed 1: no </s> among the 8 greedy tokens
-	text, final := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: maxTokens})
+	const maxTokens = 8
+	text, final := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: maxTokens, IgnoreEOS: true})
 	if final.Finish != engine.FinishLength || final.Usage.CompletionTokens != maxTokens {
 		t.Fatalf("finish %q after %d tokens (%q)", final.Finish, final.Usage.CompletionTokens, text)
 	}
