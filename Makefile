@@ -43,7 +43,7 @@ export CGO_LDFLAGS := $(LD_FLAGS)
 TEST_FLAGS ?= -race -timeout 30m
 FUZZTIME ?= 10s
 
-.PHONY: all setup build run test vet bench bench-quick env clean demo-model
+.PHONY: all setup build run test vet fuzz bench bench-quick env clean
 
 all: build
 
@@ -63,6 +63,17 @@ vet: setup
 
 test: setup vet
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+# fuzz runs every fuzz target for FUZZTIME (10s in make test; longer runs
+# by hand are recorded in docs/fuzzing.md).
+FUZZ_TARGETS := ./engine:FuzzTextFilter ./openai:FuzzDecodeCompletionRequest
+fuzz: setup
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name ($(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 bench: build
 	./bench/run.sh full
