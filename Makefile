@@ -67,7 +67,7 @@ test: setup vet
 
 # fuzz runs every fuzz target for FUZZTIME (10s in make test; longer runs
 # by hand are recorded in docs/fuzzing.md).
-FUZZ_TARGETS := ./engine:FuzzTextFilter ./openai:FuzzDecodeCompletionRequest
+FUZZ_TARGETS := ./engine:FuzzTextFilter ./openai:FuzzDecodeCompletionRequest ./openai:FuzzDecodeChatRequest
 fuzz: setup
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
