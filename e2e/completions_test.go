@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -297,5 +298,33 @@ func TestSharedPrefixHitsTheCache(t *testing.T) {
 	_, n2, cached2 := completionUsage(t, url, first+answer+" And then?")
 	if cached2 < n-1 || cached2 >= n2 {
 		t.Fatalf("follow-up cached %d of %d tokens, want at least the %d of the previous turn", cached2, n2, n-1)
+	}
+}
+
+func TestLogitBias(t *testing.T) {
+	g := startGateway(t)
+	url := g.srv.URL + "/v1/completions"
+	// A +100 bias on one token makes greedy decoding repeat it.
+	completionUsage(t, url, storyPrompt) // loads the model
+	var toks []int
+	var word string
+	// SentencePiece adds a leading space, so "the" is the piece " the".
+	for _, w := range []string{"the", "a", "and", "e"} {
+		if toks, _ = g.engine(storiesID).Tokenize(w, false); len(toks) == 1 {
+			word = w
+			break
+		}
+	}
+	if word == "" {
+		t.Fatal("no single-token word found in the vocabulary")
+	}
+	body := fmt.Sprintf(`{"model":"stories260K","prompt":"Once upon a time","max_tokens":3,"temperature":0,"logit_bias":{"%d":100}}`, toks[0])
+	status, _, out := rawPost(t, url, body)
+	if status != 200 || out["choices"].([]any)[0].(map[string]any)["text"] != strings.Repeat(" "+word, 3) {
+		t.Fatalf("status %d: %v", status, out)
+	}
+	status, _, out = rawPost(t, url, `{"model":"stories260K","prompt":"x","logit_bias":{"100000":1}}`)
+	if status != 400 || out["error"].(map[string]any)["param"] != "logit_bias" {
+		t.Fatalf("out-of-vocabulary bias: %d %v", status, out)
 	}
 }

@@ -34,6 +34,7 @@ type Sampling struct {
 	RepeatLastN      int     // tokens considered by the penalties; 0 means 64
 	PresencePenalty  float32
 	FrequencyPenalty float32
+	LogitBias        map[int]float32 // token id → added to its logit
 }
 
 // Request is one generation: a prompt already rendered to text (chat

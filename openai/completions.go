@@ -1,8 +1,10 @@
 package openai
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
+	"strconv"
 )
 
 // Limits on request values that are not OpenAI's ranges but protect the
@@ -10,6 +12,7 @@ import (
 const (
 	MaxStopStrings  = 4
 	MaxChoices      = 128 // n; a model's parallel setting lowers it further
+	MaxLogitBias    = 1024
 	MaxStopLength   = 256 // bytes per stop string
 	maxTokensCap    = 1 << 24
 	maxSeed         = math.MaxInt64
@@ -31,7 +34,8 @@ type Sampling struct {
 	RepeatPenalty    *float64
 	Stop             []string
 	IgnoreEOS        bool
-	N                int // choices; 1 when not given
+	N                int             // choices; 1 when not given
+	LogitBias        map[int]float64 // token id → bias in [-100, 100]
 }
 
 func (s *Sampling) decode(f fields) *Error {
@@ -71,6 +75,9 @@ func (s *Sampling) decode(f fields) *Error {
 		if len(st) > MaxStopLength {
 			return InvalidParam("stop", "invalid_value", "each stop string may be at most %d bytes", MaxStopLength)
 		}
+	}
+	if err := f.logitBias(&s.LogitBias); err != nil {
+		return err
 	}
 	var n *int64
 	if err := f.integer("n", &n, 1, MaxChoices); err != nil {
@@ -169,7 +176,6 @@ func unsupported(f fields) *Error {
 		{"best_of", "1"},
 		{"echo", "false"},
 		{"logprobs", "false"},
-		{"logit_bias", "{}"},
 	} {
 		raw, ok := f[p.name]
 		if !ok || string(raw) == p.def || (p.name == "logprobs" && string(raw) == "0") {
@@ -230,4 +236,34 @@ type Model struct {
 type ModelList struct {
 	Object string  `json:"object"`
 	Data   []Model `json:"data"`
+}
+
+// logitBias decodes OpenAI's logit_bias: an object from token id (as a
+// string) to a bias between -100 and 100.
+func (f fields) logitBias(dst *map[int]float64) *Error {
+	raw, ok := f["logit_bias"]
+	if !ok {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return typeError("logit_bias", "an object mapping token ids to numbers", raw)
+	}
+	if len(m) > MaxLogitBias {
+		return InvalidParam("logit_bias", "invalid_value", "logit_bias may hold at most %d tokens", MaxLogitBias)
+	}
+	out := make(map[int]float64, len(m))
+	for k, v := range m {
+		id, err := strconv.Atoi(k)
+		if err != nil || id < 0 {
+			return InvalidParam("logit_bias", "invalid_value", "logit_bias keys must be token ids, got %q", k)
+		}
+		var b *float64
+		if err := (fields{"logit_bias": v}).number("logit_bias", &b, -100, 100); err != nil {
+			return err
+		}
+		out[id] = *b
+	}
+	*dst = out
+	return nil
 }

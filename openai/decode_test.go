@@ -78,6 +78,14 @@ func TestDecodeCompletionRequest(t *testing.T) {
 		{name: "n huge", body: `{"model":"m","prompt":"x","n":100000}`, param: "n", code: "invalid_value"},
 		{name: "best_of", body: `{"model":"m","prompt":"x","best_of":2}`, param: "best_of", code: "unsupported_parameter"},
 		{name: "logprobs", body: `{"model":"m","prompt":"x","logprobs":3}`, param: "logprobs", code: "unsupported_parameter"},
+		{name: "logit_bias", body: `{"model":"m","prompt":"x","logit_bias":{"50256":-100,"7":2.5}}`, check: func(t *testing.T, r *CompletionRequest) {
+			if len(r.LogitBias) != 2 || r.LogitBias[50256] != -100 || r.LogitBias[7] != 2.5 {
+				t.Fatalf("%v", r.LogitBias)
+			}
+		}},
+		{name: "logit_bias key", body: `{"model":"m","prompt":"x","logit_bias":{"abc":1}}`, param: "logit_bias", code: "invalid_value"},
+		{name: "logit_bias range", body: `{"model":"m","prompt":"x","logit_bias":{"1":101}}`, param: "logit_bias", code: "invalid_value"},
+		{name: "logit_bias type", body: `{"model":"m","prompt":"x","logit_bias":[1]}`, param: "logit_bias", code: "invalid_type"},
 		{name: "suffix", body: `{"model":"m","prompt":"x","suffix":"y"}`, param: "suffix", code: "unsupported_parameter"},
 		{name: "invalid utf8", body: "{\"model\":\"m\",\"prompt\":\"\xff\"}", code: "invalid_encoding"},
 	} {

@@ -98,6 +98,15 @@ func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (en
 	if p.RepeatPenalty != nil {
 		sm.RepeatPenalty = float32(*p.RepeatPenalty)
 	}
+	if len(p.LogitBias) > 0 {
+		sm.LogitBias = make(map[int]float32, len(p.LogitBias))
+		for tok, b := range p.LogitBias {
+			if tok >= info.VocabSize {
+				return r, openai.InvalidParam("logit_bias", "invalid_value", "logit_bias has token id %d, but this model's vocabulary has %d tokens", tok, info.VocabSize)
+			}
+			sm.LogitBias[tok] = float32(b)
+		}
+	}
 	return r, nil
 }
 

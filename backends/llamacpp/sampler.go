@@ -23,8 +23,15 @@ func newSampler(s engine.Sampling, vocabSize int, banned []C.llama_logit_bias) *
 	cp := C.llama_sampler_chain_default_params()
 	cp.no_perf = true
 	chain := C.llama_sampler_chain_init(cp)
-	if len(banned) > 0 {
-		C.llama_sampler_chain_add(chain, C.llama_sampler_init_logit_bias(C.int32_t(vocabSize), C.int32_t(len(banned)), unsafe.SliceData(banned)))
+	biases := banned
+	if len(s.LogitBias) > 0 {
+		biases = append([]C.llama_logit_bias(nil), banned...)
+		for tok, b := range s.LogitBias {
+			biases = append(biases, C.llama_logit_bias{token: C.llama_token(tok), bias: C.float(b)})
+		}
+	}
+	if len(biases) > 0 {
+		C.llama_sampler_chain_add(chain, C.llama_sampler_init_logit_bias(C.int32_t(vocabSize), C.int32_t(len(biases)), unsafe.SliceData(biases)))
 	}
 	repeat := s.RepeatPenalty
 	if repeat == 0 {
