@@ -14,6 +14,12 @@ import (
 // be checked on its own and an error can name it.
 type fields map[string]json.RawMessage
 
+// DecodeObject checks that body is valid UTF-8 holding one JSON object,
+// with the same errors as the endpoints' decoders.
+func DecodeObject(body []byte) (map[string]json.RawMessage, *Error) {
+	return decodeObject(body)
+}
+
 // decodeObject parses a JSON object body. Syntax errors report their line,
 // column and byte offset.
 func decodeObject(body []byte) (fields, *Error) {

@@ -53,6 +53,8 @@ func New(cfg Config, m *models.Manager) http.Handler {
 			Message: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
 	r.GET("/health", s.health)
+	r.POST("/tokenize", s.tokenize)
+	r.POST("/detokenize", s.detokenize)
 	v1 := r.Group("/v1")
 	v1.GET("/models", s.listModels)
 	v1.GET("/models/*id", s.getModel)
