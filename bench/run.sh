@@ -60,6 +60,7 @@ fi
 }
 CGO_ENABLED=0 go build -o "$bindir/loadgen" ./bench/loadgen
 CGO_ENABLED=0 go build -o "$bindir/ggufgen" ./cmd/ggufgen
+go build -o "$bindir/ceiling" ./bench/ceiling
 loadgen=$bindir/loadgen
 
 # --- models ----------------------------------------------------------------
@@ -94,6 +95,22 @@ else
 fi
 
 # --- gateway ---------------------------------------------------------------
+# The engine ceiling: llama.cpp alone, in process, before the gateway runs
+# (so nothing else competes for the cores).
+if [[ $mode == full ]]; then
+	for m in bench-110m-q8_0 bench-1b1-q4_0; do
+		log "ceiling $m"
+		{
+			echo "### ceiling $m: single (B=1, 128-token prompt, 256 out, $threads threads)"
+			"$bindir/ceiling" -model "$models/$m.gguf" -threads "$threads" -batch 1 -prompt 128 -gen 256
+			echo
+			echo "### ceiling $m: sweep (256-token prompts, 128 out, $threads threads)"
+			"$bindir/ceiling" -model "$models/$m.gguf" -threads "$threads" -batch 1,2,4,8 -prompt 256 -gen 128
+		} >"$outdir/ceiling-$m.md"
+		cat "$outdir/ceiling-$m.md" >&2
+	done
+fi
+
 gw_pid=
 stop_gateway() {
 	[[ -n $gw_pid ]] || return 0
@@ -154,14 +171,20 @@ status=0
 
 # lg LABEL ARGS...: one loadgen scenario; a failing scenario is remembered
 # and the next one still runs.
+# cpu_ticks prints the gateway's user+system CPU time in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$gw_pid/stat"; }
+hz=$(getconf CLK_TCK)
+
 lg() {
-	local label=$1 rc=0
+	local label=$1 rc=0 t0
 	shift
 	log "scenario $label"
+	t0=$(cpu_ticks)
 	"$loadgen" -url "$url" -label "$label" -out "$outdir" -note "$note" "$@" &
 	lg_pid=$!
 	wait "$lg_pid" || rc=$?
 	lg_pid=
+	echo "| $label | $(awk -v a="$t0" -v b="$(cpu_ticks)" -v hz="$hz" 'BEGIN{printf "%.2f", (b-a)/hz}') |" >>"$outdir/cpu.tsv"
 	if [[ $rc -ne 0 ]]; then
 		log "scenario $label: loadgen exit status $rc (2: responses failed checks)"
 		status=1
@@ -192,6 +215,29 @@ else
 		lg "full-$m-mixed" -model "$m" -mode mixed -concurrency 4 -prompt-tokens 64 -max-tokens 32 \
 			-long-prompt-tokens 1024 -long-max-tokens 8 -long-delay 5s -duration 10m -timeout 10m
 	done
+	# Idle: the batch loops must sleep, not spin.
+	t0=$(cpu_ticks)
+	sleep 10
+	awk -v a="$t0" -v b="$(cpu_ticks)" -v hz="$hz" 'BEGIN{printf "gateway CPU while idle for 10 s with two models loaded: %.2f%% of a core\n", 100*(b-a)/hz/10}' | tee "$outdir/idle.md" >&2
+	# Shared prefix again with prefix reuse off, for the comparison.
+	stop_gateway
+	printf 'defaults:\n  prefix_cache: false\n' >"$outdir/no-prefix-cache.yaml"
+	gw_args+=(--config "$outdir/no-prefix-cache.yaml")
+	start_gateway
+	note="gateway $rev: bin/llamagate ${gw_args[*]}"
+	for m in bench-110m-q8_0 bench-1b1-q4_0; do
+		lg "full-$m-shared-prefix-nocache" -model "$m" -concurrency 4 -shared-prefix 768 -prompt-tokens 32 \
+			-max-tokens 64 -requests 2 -duration 10m -timeout 10m
+	done
+fi
+if [[ -s $outdir/cpu.tsv ]]; then
+	{
+		echo "### gateway CPU time per scenario (user+system, seconds)"
+		echo "| scenario | CPU s |"
+		echo "|---|---|"
+		cat "$outdir/cpu.tsv"
+	} >"$outdir/cpu.md"
+	rm "$outdir/cpu.tsv"
 fi
 
 stop_gateway

@@ -38,7 +38,7 @@ type ModelOpts struct {
 	// sequences (any one may fill it); false gives each its own ctx_size.
 	KVUnified     bool  `yaml:"kv_unified"`
 	QueueSize     int   `yaml:"queue_size"`     // requests waiting for a slot; 0: 4 × parallel
-	PrefillBudget int   `yaml:"prefill_budget"` // prompt tokens per step while others generate; 0: batch_size
+	PrefillBudget int   `yaml:"prefill_budget"` // prompt tokens per step while others generate; 0: auto (about one decode step's time)
 	PrefixCache   *bool `yaml:"prefix_cache"`   // reuse finished slots' KV for a shared prompt prefix; default true
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/llamagate/llamagate/engine"
@@ -72,6 +73,7 @@ type loop struct {
 	running  []*sequence // in admission order: earlier prompts prefill first
 	clock    uint64
 	pieceBuf []byte
+	pacer    prefillPacer
 	eog      []C.llama_logit_bias // -inf biases for ignore_eos; llama.cpp copies them
 }
 
@@ -367,9 +369,14 @@ func (l *loop) step() {
 		s.cache = append(s.cache, int(seq.next))
 		generating = true
 	}
-	budget := l.m.opts.BatchSize - int(b.n_tokens)
+	nDecode := int(b.n_tokens)
+	budget := l.m.opts.BatchSize - nDecode
 	if generating {
-		budget = min(budget, l.m.opts.PrefillBudget)
+		if l.m.opts.PrefillBudget > 0 {
+			budget = min(budget, l.m.opts.PrefillBudget)
+		} else {
+			budget = min(budget, l.pacer.budget(l.m.opts.BatchSize))
+		}
 	}
 	for _, seq := range l.running {
 		if budget <= 0 {
@@ -401,8 +408,12 @@ func (l *loop) step() {
 	if b.n_tokens == 0 {
 		return
 	}
+	started := time.Now()
 	rc := C.llama_decode(l.lctx, *b)
 	l.m.stats.steps.Add(1)
+	if rc == 0 {
+		l.pacer.observe(nDecode, int(b.n_tokens)-nDecode, time.Since(started))
+	}
 	if rc != 0 {
 		// llama.cpp leaves no cells of a failed batch behind; make the
 		// slots' token lists match and keep every sequence where it was.

@@ -47,7 +47,9 @@ type Options struct {
 	KVUnified bool
 	// PrefillBudget bounds the prompt tokens evaluated in one step while
 	// other sequences are generating, so a long prompt cannot stretch their
-	// inter-token latency by more than one such chunk. Default: BatchSize.
+	// inter-token latency by more than one such chunk. 0 (the default)
+	// sizes the chunk from measured step times so that it costs about one
+	// decode step (see pacer.go).
 	PrefillBudget int
 	// NoPrefixCache disables reuse of a finished slot's KV for a new prompt
 	// with the same prefix (for benchmarks).
@@ -76,7 +78,7 @@ func (o *Options) applyDefaults() {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 4 * o.Parallel
 	}
-	if o.PrefillBudget <= 0 || o.PrefillBudget > o.BatchSize {
+	if o.PrefillBudget < 0 || o.PrefillBudget > o.BatchSize {
 		o.PrefillBudget = o.BatchSize
 	}
 	if o.Logger == nil {

@@ -1,0 +1,32 @@
+package llamacpp
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPrefillPacer(t *testing.T) {
+	var p prefillPacer
+	if got := p.budget(512); got != pacerStartChunk {
+		t.Fatalf("unmeasured budget %d", got)
+	}
+	// Decode steps of 40ms; a prompt token costs 2ms on top: a chunk may
+	// cost 0.8 × 40ms = 32ms, i.e. 16 tokens.
+	for range 20 {
+		p.observe(3, 0, 40*time.Millisecond)
+		p.observe(3, 10, 60*time.Millisecond)
+	}
+	if got := p.budget(512); got != 16 {
+		t.Fatalf("budget %d, want 16", got)
+	}
+	if got := p.budget(8); got != 8 {
+		t.Fatalf("budget above the batch limit: %d", got)
+	}
+	// Prompt tokens far more expensive than a decode step: still progress.
+	for range 50 {
+		p.observe(0, 4, 4*time.Second)
+	}
+	if got := p.budget(512); got != pacerMinChunk {
+		t.Fatalf("budget %d, want the minimum %d", got, pacerMinChunk)
+	}
+}
