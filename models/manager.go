@@ -74,6 +74,9 @@ type Lease struct {
 // Engine returns the leased model's engine.
 func (l *Lease) Engine() engine.Engine { return l.e.eng }
 
+// Spec returns the leased model's settings.
+func (l *Lease) Spec() Spec { return l.e.spec }
+
 // ID returns the leased model's id.
 func (l *Lease) ID() string { return l.e.spec.ID }
 

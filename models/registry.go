@@ -25,6 +25,8 @@ type Spec struct {
 	BatchSize int
 	GPULayers int
 
+	ChatTemplate string // Jinja source overriding the GGUF's tokenizer.chat_template
+
 	KVUnified     bool
 	QueueSize     int
 	PrefillBudget int

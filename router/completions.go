@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/llamagate/llamagate/engine"
+	"github.com/llamagate/llamagate/models"
 	"github.com/llamagate/llamagate/openai"
 )
 
@@ -30,32 +31,60 @@ func (s *Server) completions(c *gin.Context) {
 		writeError(c, apiErr)
 		return
 	}
-	c.Set(ctxKeyModel, req.Model)
+	s.generate(c, generation{
+		model: req.Model, sampling: req.Sampling, defaultMax: defaultCompletionMaxTokens, promptParam: "prompt",
+		stream: req.Stream, includeUsage: req.IncludeUsage,
+		prompt: func(*models.Lease) (string, *openai.Error) { return req.Prompt, nil },
+		writer: func(id string, created int64) responseWriter {
+			return &completionWriter{id: "cmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint}
+		},
+	})
+}
+
+// generation is what an endpoint hands to the shared generation path.
+type generation struct {
+	model        string
+	sampling     openai.Sampling
+	defaultMax   int
+	promptParam  string // the request field a prompt error names
+	stream       bool
+	includeUsage bool
+	prompt       func(*models.Lease) (string, *openai.Error) // renders the prompt for the leased model
+	writer       func(id string, created int64) responseWriter
+}
+
+// generate runs a request on its model: lease, prompt, engine, and the
+// response as one body or as a stream.
+func (s *Server) generate(c *gin.Context, g generation) {
+	c.Set(ctxKeyModel, g.model)
 	ctx := c.Request.Context()
-	lease, err := s.models.Acquire(ctx, req.Model)
+	lease, err := s.models.Acquire(ctx, g.model)
 	if err != nil {
-		writeError(c, apiError(err, "prompt"))
+		writeError(c, apiError(err, g.promptParam))
 		return
 	}
 	defer lease.Release()
 	eng := lease.Engine()
-	ereq, apiErr := engineRequest(req.Sampling, eng.Info(), defaultCompletionMaxTokens)
+	ereq, apiErr := engineRequest(g.sampling, eng.Info(), g.defaultMax)
 	if apiErr != nil {
 		writeError(c, apiErr)
 		return
 	}
-	ereq.Prompt = req.Prompt
+	if ereq.Prompt, apiErr = g.prompt(lease); apiErr != nil {
+		writeError(c, apiErr)
+		return
+	}
 	start := time.Now()
 	stream, err := eng.Generate(ctx, ereq)
 	if err != nil {
-		writeError(c, apiError(err, "prompt"))
+		writeError(c, apiError(err, g.promptParam))
 		return
 	}
-	out := &completionWriter{id: newID("cmpl-"), created: start.Unix(), model: req.Model, fingerprint: s.cfg.Fingerprint}
-	if req.Stream {
-		s.stream(c, stream, start, req.IncludeUsage, out)
+	w := g.writer(newID(""), start.Unix())
+	if g.stream {
+		s.stream(c, stream, ereq.N, start, g.includeUsage, g.promptParam, w)
 	} else {
-		s.whole(c, stream, ereq.N, start, out)
+		s.whole(c, stream, ereq.N, start, g.promptParam, w)
 	}
 }
 
@@ -112,6 +141,7 @@ func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (en
 
 // responseWriter shapes engine output into one endpoint's wire format.
 type responseWriter interface {
+	begin(n int) []any // chunks that open a stream of n choices
 	chunk(index int, text string, finish *string) any
 	usageChunk(u openai.Usage) any
 	whole(texts, finishes []string, u openai.Usage) any
@@ -125,6 +155,8 @@ type completionWriter struct {
 func (w *completionWriter) base() openai.Completion {
 	return openai.Completion{ID: w.id, Object: "text_completion", Created: w.created, Model: w.model, SystemFingerprint: w.fingerprint}
 }
+
+func (w *completionWriter) begin(int) []any { return nil }
 
 func (w *completionWriter) chunk(index int, text string, finish *string) any {
 	c := w.base()
@@ -160,7 +192,7 @@ func (t *usageTotal) add(u engine.Usage) {
 }
 
 // whole collects a generation and answers with one JSON body.
-func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time, w responseWriter) {
+func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time, promptParam string, w responseWriter) {
 	texts := make([]strings.Builder, n)
 	finishes := make([]string, n)
 	var usage usageTotal
@@ -174,7 +206,7 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time,
 			err = ev.Err
 		}
 		if err != nil {
-			writeError(c, apiError(err, "prompt"))
+			writeError(c, apiError(err, promptParam))
 			return
 		}
 		if first {
@@ -205,26 +237,31 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time,
 // stream sends a generation as server-sent events. The status line waits
 // for the first event, so a request that fails before producing anything
 // still gets a proper HTTP error status.
-func (s *Server) stream(c *gin.Context, st engine.Stream, start time.Time, includeUsage bool, w responseWriter) {
+func (s *Server) stream(c *gin.Context, st engine.Stream, n int, start time.Time, includeUsage bool, promptParam string, w responseWriter) {
 	ctx := c.Request.Context()
 	ev, err := st.Next(ctx)
 	if err == nil && ev.Err != nil {
 		err = ev.Err
 	}
 	if err != nil {
-		writeError(c, apiError(err, "prompt"))
+		writeError(c, apiError(err, promptParam))
 		return
 	}
 	c.Set(ctxKeyTTFT, time.Since(start))
 	openai.SetHeaders(c.Writer.Header())
 	c.Status(http.StatusOK)
 	sse := openai.NewSSE(c.Writer)
+	for _, chunk := range w.begin(n) {
+		if sse.Data(chunk) != nil {
+			return
+		}
+	}
 	var usage usageTotal
 	var finishes []string
 	for {
 		switch {
 		case ev.Err != nil:
-			e := apiError(ev.Err, "prompt")
+			e := apiError(ev.Err, promptParam)
 			c.Set(ctxKeyError, e)
 			_ = sse.Data(e.Body())
 			return
@@ -246,7 +283,7 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, start time.Time, inclu
 		}
 		if err != nil {
 			// The request's context ended: the engine frees the sequences.
-			e := apiError(err, "prompt")
+			e := apiError(err, promptParam)
 			c.Set(ctxKeyError, e)
 			if !errors.Is(err, context.Canceled) {
 				_ = sse.Data(e.Body())

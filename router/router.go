@@ -23,9 +23,10 @@ type Config struct {
 
 // Server holds what the handlers need.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	models *models.Manager
+	cfg       Config
+	log       *slog.Logger
+	models    *models.Manager
+	templates templates
 }
 
 // New returns the HTTP handler of the gateway.
@@ -55,10 +56,12 @@ func New(cfg Config, m *models.Manager) http.Handler {
 	r.GET("/health", s.health)
 	r.POST("/tokenize", s.tokenize)
 	r.POST("/detokenize", s.detokenize)
+	r.POST("/apply-template", s.applyTemplate)
 	v1 := r.Group("/v1")
 	v1.GET("/models", s.listModels)
 	v1.GET("/models/*id", s.getModel)
 	v1.POST("/completions", s.completions)
+	v1.POST("/chat/completions", s.chatCompletions)
 	return r
 }
 

@@ -407,3 +407,39 @@ func TestGGUFGenLlamaSPMVocab(t *testing.T) {
 		t.Fatalf("token 32000: %v, want InvalidRequestError", err)
 	}
 }
+
+// TestMultiByteStopString stops a random-weight model's output on a
+// multi-byte character that it produces: the output ends right before the
+// character, and no event splits one.
+func TestMultiByteStopString(t *testing.T) {
+	shape := ggufgen.ShapeDemo
+	shape.NVocab = ggufgen.MinSyntheticVocab // mostly byte tokens: characters arrive in pieces
+	m := load(t, Options{Path: writeModel(t, ggufgen.Options{Shape: shape, Type: ggufgen.Q8_0, Seed: 11}), Threads: 1, Parallel: 1, CtxSize: 512})
+	req := engine.Request{Prompt: "héllo wörld", MaxTokens: 300, IgnoreEOS: true, Sampling: engine.Sampling{Temperature: 1, Seed: 5, SeedSet: true}}
+	full, _ := generate(t, m, req)
+	// The first complete multi-byte character of the output becomes the stop.
+	stop, at := "", -1
+	for i, r := range full {
+		if r != utf8.RuneError && utf8.RuneLen(r) > 1 {
+			stop, at = string(r), i
+			break
+		}
+	}
+	if at < 0 {
+		t.Fatalf("the random model produced no multi-byte character in 300 tokens: %q", full)
+	}
+	req.Stop = []string{stop}
+	s, err := m.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, final := collect(t, s)
+	if got := strings.Join(texts, ""); got != full[:at] || final.Finish != engine.FinishStop {
+		t.Fatalf("stop %q: got %q (%s), want %q", stop, got, final.Finish, full[:at])
+	}
+	for i, tx := range texts {
+		if strings.Contains(tx, stop) {
+			t.Fatalf("event %d contains the stop string", i)
+		}
+	}
+}

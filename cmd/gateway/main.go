@@ -23,7 +23,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], nil); err != nil {
 		fmt.Fprintln(os.Stderr, "llamagate:", err)
 		os.Exit(1)
 	}
@@ -70,7 +72,9 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
 }
 
-func run(args []string) error {
+// run serves until ctx ends. ready, if not nil, receives the listening
+// address once the server accepts connections (tests use it).
+func run(ctx context.Context, args []string, ready chan<- string) error {
 	f, set, err := parseFlags(args)
 	if err != nil {
 		return err
@@ -147,9 +151,10 @@ func run(args []string) error {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "models", len(specs))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
