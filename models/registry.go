@@ -28,6 +28,7 @@ type Spec struct {
 	ChatTemplate string // Jinja source overriding the GGUF's tokenizer.chat_template
 
 	KVUnified     bool
+	KVOvercommit  bool
 	QueueSize     int
 	PrefillBudget int
 	NoPrefixCache bool

@@ -42,9 +42,14 @@ type Options struct {
 	QueueSize  int // requests waiting for a slot; default 4 × Parallel
 	GPULayers  int // layers offloaded to a GPU; -1 means all
 	// KVUnified puts all sequences in one KV pool of CtxSize × Parallel
-	// cells that any one sequence may fill; otherwise each sequence has
-	// its own CtxSize cells.
+	// cells; otherwise each sequence has its own CtxSize cells. With split
+	// pools llama.cpp evaluates a batch that mixes sequences in several
+	// passes, so unified is faster (see docs/decisions.md).
 	KVUnified bool
+	// KVOvercommit (with KVUnified) lets one sequence use the whole pool.
+	// When the pool runs out, the sequence holding the most cells ends
+	// with finish reason "length".
+	KVOvercommit bool
 	// PrefillBudget bounds the prompt tokens evaluated in one step while
 	// other sequences are generating, so a long prompt cannot stretch their
 	// inter-token latency by more than one such chunk. 0 (the default)
@@ -467,9 +472,9 @@ func (m *Model) newContext() (*C.struct_llama_context, error) {
 	if lctx == nil {
 		return nil, fmt.Errorf("llama.cpp could not create a context of %d tokens × %d sequences (out of memory?)", ctxSize, m.opts.Parallel)
 	}
-	// With a unified KV cache one sequence may use the whole pool; when the
-	// pool runs out, the loop ends the longest sequence (finish "length").
-	if m.opts.KVUnified {
+	// An overcommitted unified pool lets one sequence use all of it; when it
+	// runs out, the loop ends the longest sequence (finish "length").
+	if m.opts.KVUnified && m.opts.KVOvercommit {
 		ctxSize *= m.opts.Parallel
 	}
 	// llama.cpp may round the context; never promise more than a sequence has.

@@ -280,7 +280,13 @@ func TestCancelWhileQueuedLeavesQueueAtOnce(t *testing.T) {
 }
 
 func TestConcurrentGreedyMatchesAlone(t *testing.T) {
-	m := load(t, Options{Parallel: 4, NoPrefixCache: true})
+	for _, unified := range []bool{false, true} {
+		t.Run(fmt.Sprintf("kv_unified=%v", unified), func(t *testing.T) { concurrentGreedyMatchesAlone(t, unified) })
+	}
+}
+
+func concurrentGreedyMatchesAlone(t *testing.T, unified bool) {
+	m := load(t, Options{Parallel: 4, NoPrefixCache: true, KVUnified: unified})
 	prompts := []string{"Once upon a time", "The cat", "Lily and Tom", "One day, a bird", "The sun was", "A little girl named", "Tim had a", "In the park"}
 	alone := make([]string, len(prompts))
 	for i, p := range prompts {
@@ -526,7 +532,7 @@ func TestCancellingOneSequenceLeavesOthersIntact(t *testing.T) {
 func TestKVFullEndsOneSequenceWithLength(t *testing.T) {
 	// A unified pool of 4 × 64 cells that any sequence may fill: four
 	// sequences asking for 200 tokens each cannot all fit.
-	m := load(t, Options{Parallel: 4, CtxSize: 64, KVUnified: true, NoPrefixCache: true})
+	m := load(t, Options{Parallel: 4, CtxSize: 64, KVUnified: true, KVOvercommit: true, NoPrefixCache: true})
 	if m.Info().CtxSize != 256 {
 		t.Fatalf("a unified pool should let one sequence use all 256 cells, got %d", m.Info().CtxSize)
 	}

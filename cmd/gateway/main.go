@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		return llamacpp.Load(ctx, llamacpp.Options{
 			Path: s.Path, Threads: s.Threads, CtxSize: s.CtxSize, MaxCtxSize: cfg.Defaults.MaxCtxSize,
 			Parallel: s.Parallel, BatchSize: s.BatchSize, GPULayers: s.GPULayers,
-			KVUnified: s.KVUnified, QueueSize: s.QueueSize, PrefillBudget: s.PrefillBudget, NoPrefixCache: s.NoPrefixCache,
+			KVUnified: s.KVUnified, KVOvercommit: s.KVOvercommit, QueueSize: s.QueueSize, PrefillBudget: s.PrefillBudget, NoPrefixCache: s.NoPrefixCache,
 			Logger: log.With("model", s.ID),
 		})
 	}
@@ -175,6 +175,8 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 // defaults.
 func applyDefaults(s *models.Spec, d config.ModelOpts) {
 	s.Threads, s.CtxSize, s.Parallel, s.BatchSize, s.GPULayers = d.Threads, d.CtxSize, d.Parallel, d.BatchSize, d.GPULayers
-	s.KVUnified, s.QueueSize, s.PrefillBudget = d.KVUnified, d.QueueSize, d.PrefillBudget
+	s.KVUnified = d.KVUnified == nil || *d.KVUnified
+	s.KVOvercommit = d.KVOvercommit
+	s.QueueSize, s.PrefillBudget = d.QueueSize, d.PrefillBudget
 	s.NoPrefixCache = d.PrefixCache != nil && !*d.PrefixCache
 }
