@@ -127,3 +127,27 @@ func TestChatErrors(t *testing.T) {
 		t.Fatalf("go-openai error %#v", err)
 	}
 }
+
+func TestMultiTurnChatHitsPrefixCache(t *testing.T) {
+	g := startChatGateway(t)
+	c := g.client()
+	ctx := testContext(t)
+	msgs := []goopenai.ChatCompletionMessage{
+		{Role: "system", Content: "You are a storyteller who writes short stories for children about animals."},
+		{Role: "user", Content: "Tell me about a brave little fox."},
+	}
+	first, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: chatID, Messages: msgs, MaxTokens: 16, Seed: intp(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs = append(msgs, first.Choices[0].Message, goopenai.ChatCompletionMessage{Role: "user", Content: "And then what happened?"})
+	second, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: chatID, Messages: msgs, MaxTokens: 16, Seed: intp(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Everything up to the first turn's prompt is reused: the second prompt
+	// repeats it and adds the answer and the new question.
+	if second.Usage.PromptTokensDetails == nil || second.Usage.PromptTokensDetails.CachedTokens < first.Usage.PromptTokens-1 {
+		t.Fatalf("second turn cached %+v of %d tokens; the first turn's prompt had %d", second.Usage.PromptTokensDetails, second.Usage.PromptTokens, first.Usage.PromptTokens)
+	}
+}
