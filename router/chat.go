@@ -16,14 +16,8 @@ import (
 )
 
 func (s *Server) chatCompletions(c *gin.Context) {
-	body, apiErr := s.readBody(c)
-	if apiErr != nil {
-		writeError(c, apiErr)
-		return
-	}
-	req, apiErr := openai.DecodeChatRequest(body)
-	if apiErr != nil {
-		writeError(c, apiErr)
+	req, ok := decodeBody(s, c, openai.DecodeChatRequest)
+	if !ok {
 		return
 	}
 	s.generate(c, generation{
@@ -148,14 +142,8 @@ func (s *Server) renderChat(l *models.Lease, messages, tools []json.RawMessage) 
 // "messages", "tools"} → {"prompt"}, rendered exactly as chat completions
 // render it.
 func (s *Server) applyTemplate(c *gin.Context) {
-	body, apiErr := s.readBody(c)
-	if apiErr != nil {
-		writeError(c, apiErr)
-		return
-	}
-	req, apiErr := openai.DecodeChatRequest(body)
-	if apiErr != nil {
-		writeError(c, apiErr)
+	req, ok := decodeBody(s, c, openai.DecodeChatRequest)
+	if !ok {
 		return
 	}
 	c.Set(ctxKeyModel, req.Model)

@@ -21,14 +21,8 @@ import (
 const defaultCompletionMaxTokens = 16
 
 func (s *Server) completions(c *gin.Context) {
-	body, apiErr := s.readBody(c)
-	if apiErr != nil {
-		writeError(c, apiErr)
-		return
-	}
-	req, apiErr := openai.DecodeCompletionRequest(body)
-	if apiErr != nil {
-		writeError(c, apiErr)
+	req, ok := decodeBody(s, c, openai.DecodeCompletionRequest)
+	if !ok {
 		return
 	}
 	s.generate(c, generation{

@@ -117,3 +117,17 @@ func formatBytes(n int64) string {
 	}
 	return strconv.FormatInt(n/div, 10) + " " + []string{"KiB", "MiB", "GiB", "TiB"}[exp]
 }
+
+// decodeBody reads the body and decodes it with decode, answering the error
+// itself; ok is false when the handler should stop.
+func decodeBody[T any](s *Server, c *gin.Context, decode func([]byte) (T, *openai.Error)) (req T, ok bool) {
+	body, apiErr := s.readBody(c)
+	if apiErr == nil {
+		req, apiErr = decode(body)
+	}
+	if apiErr != nil {
+		writeError(c, apiErr)
+		return req, false
+	}
+	return req, true
+}
