@@ -35,7 +35,7 @@ type ModelOpts struct {
 	BatchSize  int `yaml:"batch_size"`   // 0: 512
 	GPULayers  int `yaml:"gpu_layers"`   // -1: all
 	// KVUnified shares one KV pool of ctx_size × parallel cells among the
-	// sequences; false gives each its own ctx_size. Default true.
+	// sequences; false (the default) gives each its own ctx_size.
 	KVUnified *bool `yaml:"kv_unified"`
 	// KVOvercommit lets one sequence fill the whole unified pool.
 	KVOvercommit  bool  `yaml:"kv_overcommit"`
@@ -92,7 +92,7 @@ func (c *Config) Validate() error {
 	check(d.Parallel >= 0 && d.Parallel <= 256, "defaults.parallel must be between 0 and 256")
 	check(d.BatchSize >= 0 && d.BatchSize <= 1<<16, "defaults.batch_size must be between 0 and 65536")
 	check(d.GPULayers >= -1, "defaults.gpu_layers must be -1 (all) or more")
-	check(!d.KVOvercommit || d.KVUnified == nil || *d.KVUnified, "defaults.kv_overcommit needs kv_unified")
+	check(!d.KVOvercommit || (d.KVUnified != nil && *d.KVUnified), "defaults.kv_overcommit needs kv_unified: true")
 	check(d.QueueSize >= 0 && d.QueueSize <= 1<<16, "defaults.queue_size must be between 0 and 65536")
 	check(d.PrefillBudget >= 0 && d.PrefillBudget <= 1<<16, "defaults.prefill_budget must be between 0 and 65536")
 	return errors.Join(errs...)

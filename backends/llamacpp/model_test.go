@@ -279,10 +279,12 @@ func TestCancelWhileQueuedLeavesQueueAtOnce(t *testing.T) {
 	}
 }
 
+// TestConcurrentGreedyMatchesAlone checks the default (split) KV layout.
+// A unified pool is not batch-invariant: how many cells a step attends over
+// depends on the other sequences, and a near tie between two tokens can
+// flip (seen in CI), so kv_unified makes no such promise.
 func TestConcurrentGreedyMatchesAlone(t *testing.T) {
-	for _, unified := range []bool{false, true} {
-		t.Run(fmt.Sprintf("kv_unified=%v", unified), func(t *testing.T) { concurrentGreedyMatchesAlone(t, unified) })
-	}
+	concurrentGreedyMatchesAlone(t, false)
 }
 
 func concurrentGreedyMatchesAlone(t *testing.T, unified bool) {

@@ -175,7 +175,7 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 // defaults.
 func applyDefaults(s *models.Spec, d config.ModelOpts) {
 	s.Threads, s.CtxSize, s.Parallel, s.BatchSize, s.GPULayers = d.Threads, d.CtxSize, d.Parallel, d.BatchSize, d.GPULayers
-	s.KVUnified = d.KVUnified == nil || *d.KVUnified
+	s.KVUnified = d.KVUnified != nil && *d.KVUnified
 	s.KVOvercommit = d.KVOvercommit
 	s.QueueSize, s.PrefillBudget = d.QueueSize, d.PrefillBudget
 	s.NoPrefixCache = d.PrefixCache != nil && !*d.PrefixCache
