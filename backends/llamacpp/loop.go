@@ -146,8 +146,11 @@ func (l *loop) admit() {
 		slot *slot
 	}
 	var picks []pick
-	taken := map[*slot]bool{}
+	var taken map[*slot]bool
 	l.m.mu.Lock()
+	if len(l.m.waiting) > 0 {
+		taken = map[*slot]bool{} // only when someone waits: admit runs every step
+	}
 	for len(l.m.waiting) > 0 {
 		// A request's sequences (leader and followers) enter together.
 		group := l.m.waiting[:1+len(l.m.waiting[0].followers)]
