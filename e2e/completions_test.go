@@ -328,3 +328,77 @@ func TestLogitBias(t *testing.T) {
 		t.Fatalf("out-of-vocabulary bias: %d %v", status, out)
 	}
 }
+
+func TestPromptArraysTokensAndEcho(t *testing.T) {
+	g := startGateway(t)
+	url := g.srv.URL + "/v1/completions"
+	one := func(prompt string) string {
+		body, _ := json.Marshal(map[string]any{"model": storiesID, "prompt": prompt, "max_tokens": 10, "temperature": 0})
+		_, _, out := rawPost(t, url, string(body))
+		return out["choices"].([]any)[0].(map[string]any)["text"].(string)
+	}
+	a, b := one("Once upon a time"), one("The cat")
+	// Two prompts, two choices each: choices 0-1 belong to the first prompt.
+	status, _, out := rawPost(t, url, `{"model":"stories260K","prompt":["Once upon a time","The cat"],"n":2,"max_tokens":10,"temperature":0}`)
+	if status != 200 {
+		t.Fatalf("%d %v", status, out)
+	}
+	choices := out["choices"].([]any)
+	if len(choices) != 4 {
+		t.Fatalf("%d choices", len(choices))
+	}
+	for i, want := range []string{a, a, b, b} {
+		c := choices[i].(map[string]any)
+		if int(c["index"].(float64)) != i || c["text"] != want {
+			t.Fatalf("choice %d = %v, want %q", i, c, want)
+		}
+	}
+	usage := out["usage"].(map[string]any)
+	ta, _ := g.engine(storiesID).Tokenize("Once upon a time", true)
+	tb, _ := g.engine(storiesID).Tokenize("The cat", true)
+	if int(usage["prompt_tokens"].(float64)) != len(ta)+len(tb) || int(usage["completion_tokens"].(float64)) != 40 {
+		t.Fatalf("usage %v, prompts have %d + %d tokens", usage, len(ta), len(tb))
+	}
+	// A token prompt is the same as its text; echo puts the prompt first,
+	// as /detokenize renders it (BOS included).
+	toks, _ := json.Marshal(ta)
+	detok, _ := g.engine(storiesID).Detokenize(ta)
+	status, _, out = rawPost(t, url, `{"model":"stories260K","prompt":`+string(toks)+`,"max_tokens":10,"temperature":0,"echo":true}`)
+	if status != 200 || out["choices"].([]any)[0].(map[string]any)["text"] != detok+a {
+		t.Fatalf("token prompt with echo: %d %v", status, out)
+	}
+	// Streamed with echo: the first event carries the prompt.
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{"model":"stories260K","prompt":["Once upon a time","The cat"],"max_tokens":10,"temperature":0,"echo":true,"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	texts := map[int]string{}
+	for _, ev := range strings.Split(strings.TrimSpace(string(raw)), "\n\n") {
+		data := strings.TrimPrefix(ev, "data: ")
+		if data == "[DONE]" {
+			continue
+		}
+		var chunk struct {
+			Choices []struct {
+				Index int
+				Text  string
+			}
+		}
+		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
+			t.Fatalf("event %q: %v", ev, err)
+		}
+		for _, c := range chunk.Choices {
+			texts[c.Index] += c.Text
+		}
+	}
+	if texts[0] != "Once upon a time"+a || texts[1] != "The cat"+b {
+		t.Fatalf("streamed %v", texts)
+	}
+	// Out-of-vocabulary token ids are a 400 naming prompt.
+	status, _, out = rawPost(t, url, `{"model":"stories260K","prompt":[1,99999]}`)
+	if status != 400 || out["error"].(map[string]any)["param"] != "prompt" {
+		t.Fatalf("bad token: %d %v", status, out)
+	}
+}

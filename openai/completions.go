@@ -90,10 +90,23 @@ func (s *Sampling) decode(f fields) *Error {
 	return f.boolean("ignore_eos", &s.IgnoreEOS)
 }
 
+// Prompt is one legacy-completions prompt: text, or token ids.
+type Prompt struct {
+	Text   string
+	Tokens []int // non-nil for a token prompt
+}
+
+// Limits on legacy prompt arrays.
+const (
+	MaxPrompts      = 128
+	MaxPromptTokens = 1 << 20
+)
+
 // CompletionRequest is a decoded POST /v1/completions body.
 type CompletionRequest struct {
 	Model        string
-	Prompt       string
+	Prompts      []Prompt // one or more; each gets N choices
+	Echo         bool
 	Stream       bool
 	IncludeUsage bool // stream_options.include_usage
 	User         string
@@ -116,10 +129,12 @@ func DecodeCompletionRequest(body []byte) (*CompletionRequest, *Error) {
 	if !ok {
 		return nil, MissingParam("prompt")
 	}
-	if jsonKind(raw) != "a string" {
-		return nil, InvalidParam("prompt", "invalid_type", "prompt must be a string (arrays of prompts and token arrays are not supported yet)")
+	prompts, err := decodePrompts(raw)
+	if err != nil {
+		return nil, err
 	}
-	if err := f.str("prompt", &r.Prompt); err != nil {
+	r.Prompts = prompts
+	if err := f.boolean("echo", &r.Echo); err != nil {
 		return nil, err
 	}
 	if err := decodeStreamFlags(f, &r.Stream, &r.IncludeUsage); err != nil {
@@ -174,7 +189,6 @@ func decodeStreamFlags(f fields, stream, includeUsage *bool) *Error {
 func unsupported(f fields) *Error {
 	for _, p := range []struct{ name, def string }{
 		{"best_of", "1"},
-		{"echo", "false"},
 		{"logprobs", "false"},
 	} {
 		raw, ok := f[p.name]
@@ -265,5 +279,77 @@ func (f fields) logitBias(dst *map[int]float64) *Error {
 		out[id] = *b
 	}
 	*dst = out
+	return nil
+}
+
+// decodePrompts accepts OpenAI's four prompt forms: a string, an array of
+// strings, an array of token ids, or an array of token arrays.
+func decodePrompts(raw json.RawMessage) ([]Prompt, *Error) {
+	bad := func() *Error {
+		return typeError("prompt", "a string, an array of strings, an array of token ids or an array of token arrays", raw)
+	}
+	switch jsonKind(raw) {
+	case "a string":
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil, bad()
+		}
+		return []Prompt{{Text: s}}, nil
+	case "an array":
+	default:
+		return nil, bad()
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil, bad()
+	}
+	if len(items) == 0 {
+		return nil, InvalidParam("prompt", "invalid_value", "prompt must not be an empty array")
+	}
+	if jsonKind(items[0]) == "a number" { // one token array
+		var toks []int
+		if json.Unmarshal(raw, &toks) != nil {
+			return nil, bad()
+		}
+		if err := checkTokens(toks); err != nil {
+			return nil, err
+		}
+		return []Prompt{{Tokens: toks}}, nil
+	}
+	if len(items) > MaxPrompts {
+		return nil, InvalidParam("prompt", "invalid_value", "prompt may hold at most %d prompts", MaxPrompts)
+	}
+	out := make([]Prompt, len(items))
+	for i, it := range items {
+		switch jsonKind(it) {
+		case "a string":
+			if json.Unmarshal(it, &out[i].Text) != nil {
+				return nil, bad()
+			}
+		case "an array":
+			var toks []int
+			if json.Unmarshal(it, &toks) != nil || len(toks) == 0 {
+				return nil, bad()
+			}
+			if err := checkTokens(toks); err != nil {
+				return nil, err
+			}
+			out[i].Tokens = toks
+		default:
+			return nil, bad()
+		}
+	}
+	return out, nil
+}
+
+func checkTokens(toks []int) *Error {
+	if len(toks) > MaxPromptTokens {
+		return InvalidParam("prompt", "invalid_value", "a token prompt may hold at most %d tokens", MaxPromptTokens)
+	}
+	for _, t := range toks {
+		if t < 0 {
+			return InvalidParam("prompt", "invalid_value", "token ids must not be negative, got %d", t)
+		}
+	}
 	return nil
 }

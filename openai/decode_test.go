@@ -13,7 +13,7 @@ func TestDecodeCompletionRequest(t *testing.T) {
 		check       func(t *testing.T, r *CompletionRequest)
 	}{
 		{name: "minimal", body: `{"model":"m","prompt":"hi"}`, check: func(t *testing.T, r *CompletionRequest) {
-			if r.Model != "m" || r.Prompt != "hi" || r.Stream || r.MaxTokens != nil || r.Temperature != nil {
+			if r.Model != "m" || len(r.Prompts) != 1 || r.Prompts[0].Text != "hi" || r.Stream || r.MaxTokens != nil || r.Temperature != nil {
 				t.Fatalf("%+v", r)
 			}
 		}},
@@ -46,6 +46,7 @@ func TestDecodeCompletionRequest(t *testing.T) {
 			}
 		}},
 		{name: "n=1 is fine", body: `{"model":"m","prompt":"hi","n":1,"echo":false,"logprobs":0}`},
+		{name: "echo type", body: `{"model":"m","prompt":"hi","echo":"yes"}`, param: "echo", code: "invalid_type"},
 		{name: "empty body", body: ``, code: "invalid_json"},
 		{name: "syntax", body: "{\n\"model\": \"m\",\n\"prompt\": x}", code: "invalid_json"},
 		{name: "array body", body: `[]`, code: "invalid_json"},
@@ -54,7 +55,25 @@ func TestDecodeCompletionRequest(t *testing.T) {
 		{name: "empty model", body: `{"model":"","prompt":"x"}`, param: "model", code: "invalid_value"},
 		{name: "model number", body: `{"model":5,"prompt":"x"}`, param: "model", code: "invalid_type"},
 		{name: "missing prompt", body: `{"model":"m"}`, param: "prompt", code: "missing_required_parameter"},
-		{name: "prompt array", body: `{"model":"m","prompt":["a"]}`, param: "prompt", code: "invalid_type"},
+		{name: "prompt array", body: `{"model":"m","prompt":["a","b"],"echo":true}`, check: func(t *testing.T, r *CompletionRequest) {
+			if len(r.Prompts) != 2 || r.Prompts[1].Text != "b" || !r.Echo {
+				t.Fatalf("%+v", r)
+			}
+		}},
+		{name: "token prompt", body: `{"model":"m","prompt":[1,2,3]}`, check: func(t *testing.T, r *CompletionRequest) {
+			if len(r.Prompts) != 1 || len(r.Prompts[0].Tokens) != 3 {
+				t.Fatalf("%+v", r)
+			}
+		}},
+		{name: "token prompts", body: `{"model":"m","prompt":[[1,2],[3]]}`, check: func(t *testing.T, r *CompletionRequest) {
+			if len(r.Prompts) != 2 || r.Prompts[1].Tokens[0] != 3 {
+				t.Fatalf("%+v", r)
+			}
+		}},
+		{name: "empty prompt array", body: `{"model":"m","prompt":[]}`, param: "prompt", code: "invalid_value"},
+		{name: "negative token", body: `{"model":"m","prompt":[1,-2]}`, param: "prompt", code: "invalid_value"},
+		{name: "mixed prompt", body: `{"model":"m","prompt":["a",{}]}`, param: "prompt", code: "invalid_type"},
+		{name: "prompt object", body: `{"model":"m","prompt":{}}`, param: "prompt", code: "invalid_type"},
 		{name: "stream string", body: `{"model":"m","prompt":"x","stream":"yes"}`, param: "stream", code: "invalid_type"},
 		{name: "stream_options type", body: `{"model":"m","prompt":"x","stream_options":3}`, param: "stream_options", code: "invalid_type"},
 		{name: "include_usage type", body: `{"model":"m","prompt":"x","stream_options":{"include_usage":1}}`, param: "stream_options.include_usage", code: "invalid_type"},

@@ -23,8 +23,11 @@ func (s *Server) chatCompletions(c *gin.Context) {
 	s.generate(c, generation{
 		model: req.Model, sampling: req.Sampling, defaultMax: 0, promptParam: "messages",
 		stream: req.Stream, includeUsage: req.IncludeUsage,
-		prompt: func(l *models.Lease) (string, *openai.Error) { return s.renderChat(l, req.Messages, req.Tools) },
-		writer: func(id string, created int64) responseWriter {
+		prompts: func(l *models.Lease) ([]promptInput, *openai.Error) {
+			text, err := s.renderChat(l, req.Messages, req.Tools)
+			return []promptInput{{text: text}}, err
+		},
+		writer: func(id string, created int64, _ int) responseWriter {
 			return &chatWriter{id: "chatcmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint}
 		},
 	})

@@ -25,14 +25,38 @@ func (s *Server) completions(c *gin.Context) {
 	if !ok {
 		return
 	}
+	var echo []string
 	s.generate(c, generation{
 		model: req.Model, sampling: req.Sampling, defaultMax: defaultCompletionMaxTokens, promptParam: "prompt",
 		stream: req.Stream, includeUsage: req.IncludeUsage,
-		prompt: func(*models.Lease) (string, *openai.Error) { return req.Prompt, nil },
-		writer: func(id string, created int64) responseWriter {
-			return &completionWriter{id: "cmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint}
+		prompts: func(l *models.Lease) ([]promptInput, *openai.Error) {
+			in := make([]promptInput, len(req.Prompts))
+			for i, p := range req.Prompts {
+				in[i] = promptInput{text: p.Text, tokens: p.Tokens}
+				if !req.Echo {
+					continue
+				}
+				text := p.Text
+				if p.Tokens != nil {
+					var err error
+					if text, err = l.Engine().Detokenize(p.Tokens); err != nil {
+						return nil, apiError(err, "prompt")
+					}
+				}
+				echo = append(echo, text)
+			}
+			return in, nil
+		},
+		writer: func(id string, created int64, perPrompt int) responseWriter {
+			return &completionWriter{id: "cmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint, echo: echo, perPrompt: perPrompt}
 		},
 	})
+}
+
+// promptInput is one prompt of a request, as text or tokens.
+type promptInput struct {
+	text   string
+	tokens []int
 }
 
 // generation is what an endpoint hands to the shared generation path.
@@ -43,15 +67,18 @@ type generation struct {
 	promptParam  string // the request field a prompt error names
 	stream       bool
 	includeUsage bool
-	prompt       func(*models.Lease) (string, *openai.Error) // renders the prompt for the leased model
-	writer       func(id string, created int64) responseWriter
+	// prompts renders the request's prompts for the leased model; each
+	// gets n choices, numbered prompt by prompt.
+	prompts func(*models.Lease) ([]promptInput, *openai.Error)
+	writer  func(id string, created int64, perPrompt int) responseWriter
 }
 
-// generate runs a request on its model: lease, prompt, engine, and the
+// generate runs a request on its model: lease, prompts, engine, and the
 // response as one body or as a stream.
 func (s *Server) generate(c *gin.Context, g generation) {
 	c.Set(ctxKeyModel, g.model)
-	ctx := c.Request.Context()
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	defer cancel() // ends every sequence of the request when the handler returns
 	lease, err := s.models.Acquire(ctx, g.model)
 	if err != nil {
 		writeError(c, apiError(err, g.promptParam))
@@ -64,21 +91,31 @@ func (s *Server) generate(c *gin.Context, g generation) {
 		writeError(c, apiErr)
 		return
 	}
-	if ereq.Prompt, apiErr = g.prompt(lease); apiErr != nil {
+	inputs, apiErr := g.prompts(lease)
+	if apiErr != nil {
 		writeError(c, apiErr)
 		return
 	}
 	start := time.Now()
-	stream, err := eng.Generate(ctx, ereq)
-	if err != nil {
-		writeError(c, apiError(err, g.promptParam))
-		return
+	streams := make([]engine.Stream, len(inputs))
+	for i, in := range inputs {
+		r := ereq
+		r.Prompt, r.PromptTokens = in.text, in.tokens
+		if streams[i], err = eng.Generate(ctx, r); err != nil {
+			writeError(c, apiError(err, g.promptParam))
+			return
+		}
 	}
-	w := g.writer(newID(""), start.Unix())
+	stream := streams[0]
+	if len(streams) > 1 {
+		stream = mergeStreams(ctx, streams, ereq.N)
+	}
+	total := len(inputs) * ereq.N
+	w := g.writer(newID(""), start.Unix(), ereq.N)
 	if g.stream {
-		s.stream(c, stream, ereq.N, start, g.includeUsage, g.promptParam, w)
+		s.stream(c, stream, total, ereq.N, start, g.includeUsage, g.promptParam, w)
 	} else {
-		s.whole(c, stream, ereq.N, start, g.promptParam, w)
+		s.whole(c, stream, total, ereq.N, start, g.promptParam, w)
 	}
 }
 
@@ -144,13 +181,31 @@ type responseWriter interface {
 type completionWriter struct {
 	id, model, fingerprint string
 	created                int64
+	echo                   []string // with echo: each prompt's text, put before its choices' text
+	perPrompt              int
+}
+
+func (w *completionWriter) echoFor(index int) string {
+	if len(w.echo) == 0 {
+		return ""
+	}
+	return w.echo[index/w.perPrompt]
 }
 
 func (w *completionWriter) base() openai.Completion {
 	return openai.Completion{ID: w.id, Object: "text_completion", Created: w.created, Model: w.model, SystemFingerprint: w.fingerprint}
 }
 
-func (w *completionWriter) begin(int) []any { return nil }
+// begin sends, with echo, each choice's prompt first.
+func (w *completionWriter) begin(n int) []any {
+	var out []any
+	for i := range n {
+		if e := w.echoFor(i); e != "" {
+			out = append(out, w.chunk(i, e, nil))
+		}
+	}
+	return out
+}
 
 func (w *completionWriter) chunk(index int, text string, finish *string) any {
 	c := w.base()
@@ -168,28 +223,41 @@ func (w *completionWriter) usageChunk(u openai.Usage) any {
 func (w *completionWriter) whole(texts, finishes []string, u openai.Usage) any {
 	c := w.base()
 	for i := range texts {
-		c.Choices = append(c.Choices, openai.CompletionChoice{Index: i, Text: texts[i], FinishReason: &finishes[i]})
+		c.Choices = append(c.Choices, openai.CompletionChoice{Index: i, Text: w.echoFor(i) + texts[i], FinishReason: &finishes[i]})
 	}
 	c.Usage = &u
 	return c
 }
 
-// usageTotal adds up the usage of a request's choices: the prompt is
-// counted once, completions all.
-type usageTotal struct{ openai.Usage }
+// usageTotal adds up the usage of a request's choices: each prompt is
+// counted once (its choices share it), every completion.
+type usageTotal struct {
+	openai.Usage
+	perPrompt int
+	seen      map[int]bool
+}
 
-func (t *usageTotal) add(u engine.Usage) {
-	t.PromptTokens = u.PromptTokens
+func (t *usageTotal) add(index int, u engine.Usage) {
+	if t.seen == nil {
+		t.seen = map[int]bool{}
+	}
+	if p := index / max(t.perPrompt, 1); !t.seen[p] {
+		t.seen[p] = true
+		t.PromptTokens += u.PromptTokens
+		if t.PromptTokensDetails == nil {
+			t.PromptTokensDetails = &openai.PromptTokensDetails{}
+		}
+		t.PromptTokensDetails.CachedTokens += u.CachedTokens
+	}
 	t.CompletionTokens += u.CompletionTokens
 	t.TotalTokens = t.PromptTokens + t.CompletionTokens
-	t.PromptTokensDetails = &openai.PromptTokensDetails{CachedTokens: u.CachedTokens}
 }
 
 // whole collects a generation and answers with one JSON body.
-func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time, promptParam string, w responseWriter) {
+func (s *Server) whole(c *gin.Context, st engine.Stream, n, perPrompt int, start time.Time, promptParam string, w responseWriter) {
 	texts := make([]strings.Builder, n)
 	finishes := make([]string, n)
-	var usage usageTotal
+	usage := usageTotal{perPrompt: perPrompt}
 	first := true
 	for {
 		ev, err := st.Next(c.Request.Context())
@@ -209,7 +277,7 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time,
 		}
 		if ev.Done {
 			finishes[ev.Index] = string(ev.Finish)
-			usage.add(ev.Usage)
+			usage.add(ev.Index, ev.Usage)
 			continue
 		}
 		texts[ev.Index].WriteString(ev.Text)
@@ -231,7 +299,7 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n int, start time.Time,
 // stream sends a generation as server-sent events. The status line waits
 // for the first event, so a request that fails before producing anything
 // still gets a proper HTTP error status.
-func (s *Server) stream(c *gin.Context, st engine.Stream, n int, start time.Time, includeUsage bool, promptParam string, w responseWriter) {
+func (s *Server) stream(c *gin.Context, st engine.Stream, n, perPrompt int, start time.Time, includeUsage bool, promptParam string, w responseWriter) {
 	ctx := c.Request.Context()
 	ev, err := st.Next(ctx)
 	if err == nil && ev.Err != nil {
@@ -250,7 +318,7 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, n int, start time.Time
 			return
 		}
 	}
-	var usage usageTotal
+	usage := usageTotal{perPrompt: perPrompt}
 	var finishes []string
 	for {
 		switch {
@@ -261,7 +329,7 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, n int, start time.Time
 			return
 		case ev.Done:
 			finish := string(ev.Finish)
-			usage.add(ev.Usage)
+			usage.add(ev.Index, ev.Usage)
 			finishes = append(finishes, finish)
 			if sse.Data(w.chunk(ev.Index, "", &finish)) != nil {
 				return
