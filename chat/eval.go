@@ -153,13 +153,9 @@ func (ev *evaluator) exec(n node, sc *scope, out *strings.Builder) error {
 		if err := ev.execList(n.body, sc, &b); err != nil {
 			return err
 		}
-		var v any = b.String()
-		for _, f := range n.filters {
-			var err error
-			v, err = ev.applyFilter(f, v, sc)
-			if err != nil {
-				return withLine(err, n.line)
-			}
+		v, err := ev.applyFilters(n.filters, b.String(), sc)
+		if err != nil {
+			return withLine(err, n.line)
 		}
 		return withLine(ev.assign(n.target, v, sc), n.line)
 	case *macroNode:
@@ -183,13 +179,9 @@ func (ev *evaluator) exec(n node, sc *scope, out *strings.Builder) error {
 		if err := ev.execList(n.body, sc, &b); err != nil {
 			return err
 		}
-		var v any = b.String()
-		for _, f := range n.filters {
-			var err error
-			v, err = ev.applyFilter(f, v, sc)
-			if err != nil {
-				return withLine(err, n.line)
-			}
+		v, err := ev.applyFilters(n.filters, b.String(), sc)
+		if err != nil {
+			return withLine(err, n.line)
 		}
 		out.WriteString(toStr(v))
 		return checkSize(out.Len())
@@ -661,6 +653,18 @@ func (ev *evaluator) callMacro(m *macro, args []any, kw []kwarg) (any, error) {
 		return nil, err
 	}
 	return b.String(), nil
+}
+
+// applyFilters runs v through a chain of filters, as {% set %} and
+// {% filter %} blocks apply them to their body.
+func (ev *evaluator) applyFilters(filters []*filterExpr, v any, sc *scope) (any, error) {
+	for _, f := range filters {
+		var err error
+		if v, err = ev.applyFilter(f, v, sc); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 func (ev *evaluator) applyFilter(f *filterExpr, v any, sc *scope) (any, error) {
