@@ -49,6 +49,35 @@ type Request struct {
 	// N is the number of choices sampled independently from the same
 	// prompt (OpenAI's n); 0 means 1. The prompt is evaluated once.
 	N int
+	// Logprobs asks for a TokenLogprob of every generated token (on the
+	// events, see Event.Logprobs), with the TopLogprobs most likely tokens
+	// at each position.
+	Logprobs    bool
+	TopLogprobs int
+	// JSONSchema, when non-nil, constrains sampling so that the output is
+	// JSON the schema accepts (a grammar made from it); the schema {} allows
+	// any JSON value and {"type":"object"} any object. A schema the backend
+	// cannot turn into a grammar fails Generate with an
+	// *InvalidRequestError naming "response_format".
+	JSONSchema []byte
+}
+
+// TokenLogprob is the log-probability of one generated token and the most
+// likely tokens at its position. The distribution is the model's own: a
+// log-softmax over the whole vocabulary of the logits plus the request's
+// logit biases, before penalties, grammar, temperature and truncation
+// (docs/decisions.md says why).
+type TokenLogprob struct {
+	Token   string  // the token's bytes as it was emitted; may be part of a UTF-8 character
+	Logprob float32 // -Inf where a bias banned the token
+	Top     []TopLogprob
+}
+
+// TopLogprob is one of the most likely tokens at a position, most likely
+// first. Its text renders special tokens (such as "</s>") as text.
+type TopLogprob struct {
+	Token   string
+	Logprob float32
 }
 
 // Usage counts tokens the way OpenAI reports them.
@@ -64,12 +93,18 @@ type Usage struct {
 // the last choice's final event, or at the first Err event, which ends every
 // choice.
 type Event struct {
-	Index  int    // the choice, 0..N-1
-	Text   string // may hold any bytes; never a split UTF-8 sequence unless the model emitted invalid UTF-8
-	Done   bool
-	Finish FinishReason
-	Usage  Usage
-	Err    error
+	Index int    // the choice, 0..N-1
+	Text  string // may hold any bytes; never a split UTF-8 sequence unless the model emitted invalid UTF-8
+	// Logprobs (with Request.Logprobs) holds the tokens whose text this
+	// event completes, in order: a token is reported once all of its bytes
+	// have been sent, so text held back (a possible stop string, a partial
+	// UTF-8 character) delays its tokens too. See LogprobQueue for the
+	// tokens of a stop string and of the end of generation.
+	Logprobs []TokenLogprob
+	Done     bool
+	Finish   FinishReason
+	Usage    Usage
+	Err      error
 }
 
 // Stream delivers the events of one generation.

@@ -1,6 +1,8 @@
 #include "helpers.h"
 #include "_cgo_export.h"
 
+#include <math.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -41,4 +43,32 @@ void lg_release_memory(void) {
 #if defined(__GLIBC__)
 	malloc_trim(0);
 #endif
+}
+
+// lg_sample is llama_sampler_sample with the candidates in a buffer the
+// caller owns (n_vocab entries, reused every step) and one check more: when
+// the chain leaves no possible token (a grammar that no token of the
+// vocabulary can continue), it returns -1 instead of accepting an impossible
+// token, which would make the grammar sampler throw through C and abort.
+llama_token lg_sample(struct llama_sampler *chain, struct llama_context *ctx, int32_t idx, llama_token_data *buf, int32_t n_vocab) {
+	const float *logits = llama_get_logits_ith(ctx, idx);
+	if (logits == NULL) {
+		return -1;
+	}
+	for (int32_t i = 0; i < n_vocab; i++) {
+		buf[i].id = i;
+		buf[i].logit = logits[i];
+		buf[i].p = 0.0f;
+	}
+	llama_token_data_array cur = {buf, (size_t)n_vocab, -1, false};
+	llama_sampler_apply(chain, &cur);
+	if (cur.selected < 0 || (size_t)cur.selected >= cur.size) {
+		return -1;
+	}
+	const llama_token_data *d = &cur.data[cur.selected];
+	if (isnan(d->logit) || (isinf(d->logit) && d->logit < 0)) {
+		return -1;
+	}
+	llama_sampler_accept(chain, d->id);
+	return d->id;
 }

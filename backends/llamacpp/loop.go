@@ -26,6 +26,9 @@ type sequence struct {
 	out             *stream
 	index           int // the choice this sequence produces
 	filter          *engine.TextFilter
+	logprobs        engine.LogprobQueue // with req.Logprobs: tokens waiting for their text to be sent
+	grammar         string              // GBNF constraining the output, or ""
+	assignErr       error               // the sequence could not be set up; admit ends it
 	stopCancelWatch func() bool
 
 	// A request with n > 1 is a leader and n-1 followers. Followers wait
@@ -75,6 +78,9 @@ type loop struct {
 	pieceBuf []byte
 	pacer    prefillPacer
 	eog      []C.llama_logit_bias // -inf biases for ignore_eos; llama.cpp copies them
+	cands    *C.llama_token_data  // the sampler's candidates, one per vocabulary token (C memory, reused)
+	scratch  []float32            // biased logits for logprobs
+	topBuf   []int
 }
 
 // run is the goroutine that owns the llama context for the model's life.
@@ -103,6 +109,7 @@ func (m *Model) run(ready chan<- error) {
 		batch:    (*C.struct_llama_batch)(C.malloc(C.size_t(unsafe.Sizeof(C.struct_llama_batch{})))),
 		pieceBuf: make([]byte, 256),
 		eog:      eogBiases(m.vocab),
+		cands:    (*C.llama_token_data)(C.malloc(C.size_t(m.info.VocabSize) * C.size_t(unsafe.Sizeof(C.llama_token_data{})))),
 	}
 	*l.batch = C.llama_batch_init(C.int32_t(m.opts.BatchSize), 0, 1)
 	for i := range m.opts.Parallel {
@@ -112,6 +119,7 @@ func (m *Model) run(ready chan<- error) {
 	l.serve()
 	C.llama_batch_free(*l.batch)
 	C.free(unsafe.Pointer(l.batch))
+	C.free(unsafe.Pointer(l.cands))
 	C.llama_free(lctx)
 	m.freeModel()
 }
@@ -172,6 +180,13 @@ func (l *loop) admit() {
 	l.m.mu.Unlock()
 	for _, p := range picks {
 		l.assign(p.seq, p.slot)
+	}
+	// Only once a request's sequences all have slots can a failed one end
+	// (ending a leader ends its waiting followers).
+	for _, p := range picks {
+		if p.seq.assignErr != nil {
+			l.end(p.seq, engine.Event{Err: p.seq.assignErr}, true)
+		}
 	}
 	if len(picks) > 0 {
 		l.publishStats()
@@ -255,7 +270,14 @@ func (l *loop) assign(seq *sequence, s *slot) {
 	}
 	sampling := seq.req.Sampling
 	sampling.Seed += uint32(seq.index) // choices of one request differ, reproducibly
-	seq.sampler = newSampler(sampling, l.m.info.VocabSize, banned)
+	var grammar *C.struct_llama_sampler
+	if seq.grammar != "" {
+		// Generate parsed this grammar already; failing now would be a bug.
+		if grammar = newGrammar(l.m.vocab, seq.grammar); grammar == nil {
+			seq.assignErr = errors.New("llama.cpp could not create the grammar sampler")
+		}
+	}
+	seq.sampler = newSampler(sampling, l.m.info.VocabSize, banned, grammar)
 	s.seq = seq
 	l.running = append(l.running, seq)
 }
@@ -328,10 +350,20 @@ func (l *loop) end(seq *sequence, final engine.Event, dropKV bool) {
 }
 
 func (l *loop) finish(seq *sequence, reason engine.FinishReason) {
-	if rest := seq.filter.Flush(); rest != "" {
-		seq.out.push(engine.Event{Index: seq.index, Text: rest})
-	}
+	l.flushText(seq)
 	l.end(seq, engine.Event{Done: true, Finish: reason}, false)
+}
+
+// flushText sends the text (and the tokens) the filter still holds, at an
+// end that is not a stop string.
+func (l *loop) flushText(seq *sequence) {
+	ev := engine.Event{Index: seq.index, Text: seq.filter.Flush()}
+	if seq.req.Logprobs {
+		ev.Logprobs = seq.logprobs.Flush()
+	}
+	if ev.Text != "" || len(ev.Logprobs) > 0 {
+		seq.out.push(ev)
+	}
 }
 
 func (l *loop) publishStats() {
@@ -441,9 +473,7 @@ func (l *loop) step() {
 			l.m.stats.kvFull.Add(1)
 			l.m.log.Warn("KV cache full: ending the longest sequence with finish_reason length", "slot", victim.slot.id, "tokens", len(victim.slot.cache))
 			if victim.generating() {
-				if rest := victim.filter.Flush(); rest != "" {
-					victim.out.push(engine.Event{Index: victim.index, Text: rest})
-				}
+				l.flushText(victim)
 				l.end(victim, engine.Event{Done: true, Finish: engine.FinishLength}, true)
 			} else {
 				l.end(victim, engine.Event{Err: fmt.Errorf("the KV cache is full: %w", errKVFull)}, true)
@@ -490,8 +520,20 @@ func (l *loop) sample() {
 		if seq.generated == 0 {
 			l.releaseFollowers(seq)
 		}
-		l.accept(seq, C.llama_sampler_sample(seq.sampler, l.lctx, C.int32_t(seq.batchIdx)))
+		l.sampleAt(seq, seq.batchIdx)
 	}
+}
+
+var errNoPossibleToken = errors.New("no token of the model's vocabulary can continue the output within the response_format's grammar")
+
+// sampleAt samples seq's next token from the logits at batch index idx.
+func (l *loop) sampleAt(seq *sequence, idx int) {
+	tok := C.lg_sample(seq.sampler, l.lctx, C.int32_t(idx), l.cands, C.int32_t(l.m.info.VocabSize))
+	if tok < 0 {
+		l.end(seq, engine.Event{Err: errNoPossibleToken}, true)
+		return
+	}
+	l.accept(seq, tok, idx)
 }
 
 // releaseFollowers gives the followers of a leader whose prompt was just
@@ -507,21 +549,34 @@ func (l *loop) releaseFollowers(leader *sequence) {
 		f.prefilled = len(f.prompt)
 		f.cached = leader.cached
 		f.following = false
-		l.accept(f, C.llama_sampler_sample(f.sampler, l.lctx, C.int32_t(leader.batchIdx)))
+		l.sampleAt(f, leader.batchIdx)
 	}
 }
 
-// accept handles a sampled token: stop conditions, text, and the next step.
-func (l *loop) accept(seq *sequence, tok C.llama_token) {
+// accept handles a token sampled from the logits at batch index idx: stop
+// conditions, text and logprobs, and the next step.
+func (l *loop) accept(seq *sequence, tok C.llama_token, idx int) {
 	seq.generated++
 	l.m.stats.generated.Add(1)
 	if C.llama_vocab_is_eog(l.m.vocab, tok) {
 		l.finish(seq, engine.FinishStop)
 		return
 	}
-	out, stopped := seq.filter.Push(string(piece(l.m.vocab, tok, l.pieceBuf)))
-	if out != "" {
-		seq.out.push(engine.Event{Index: seq.index, Text: out})
+	text := string(piece(l.m.vocab, tok, l.pieceBuf))
+	if seq.req.Logprobs {
+		seq.logprobs.Add(l.tokenLogprob(seq, idx, tok, text)) // reuses pieceBuf
+	}
+	out, stopped := seq.filter.Push(text)
+	ev := engine.Event{Index: seq.index, Text: out}
+	if seq.req.Logprobs {
+		if stopped {
+			ev.Logprobs = seq.logprobs.Stopped(len(out))
+		} else {
+			ev.Logprobs = seq.logprobs.Emitted(len(out))
+		}
+	}
+	if out != "" || len(ev.Logprobs) > 0 {
+		seq.out.push(ev)
 	}
 	switch {
 	case stopped:

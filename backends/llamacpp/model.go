@@ -237,6 +237,13 @@ func (m *Model) Generate(ctx context.Context, req engine.Request) (engine.Stream
 	if err := m.checkTokens(prompt); err != nil {
 		return nil, err
 	}
+	grammar, err := m.requestGrammar(req)
+	if err != nil {
+		return nil, err
+	}
+	if req.TopLogprobs < 0 || req.TopLogprobs > m.info.VocabSize {
+		return nil, &engine.InvalidRequestError{Param: "top_logprobs", Message: fmt.Sprintf("top_logprobs must be between 0 and the vocabulary size %d", m.info.VocabSize)}
+	}
 	if len(prompt) == 0 {
 		return nil, &engine.InvalidRequestError{Param: "prompt", Message: "the prompt is empty and this model has no BOS token to start from"}
 	}
@@ -250,7 +257,7 @@ func (m *Model) Generate(ctx context.Context, req engine.Request) (engine.Stream
 	out := newStream(n)
 	seqs := make([]*sequence, n)
 	for i := range seqs {
-		seqs[i] = &sequence{ctx: ctx, req: req, prompt: prompt, out: out, index: i, filter: engine.NewTextFilter(req.Stop)}
+		seqs[i] = &sequence{ctx: ctx, req: req, prompt: prompt, out: out, index: i, filter: engine.NewTextFilter(req.Stop), grammar: grammar}
 		if i > 0 {
 			seqs[i].leader = seqs[0]
 			seqs[0].followers = append(seqs[0].followers, seqs[i])
@@ -400,10 +407,20 @@ func (m *Model) Detokenize(tokens []int) (string, error) {
 
 // piece renders one generated token; control tokens render as nothing.
 func piece(vocab *C.struct_llama_vocab, tok C.llama_token, buf []byte) []byte {
-	n := C.llama_token_to_piece(vocab, tok, (*C.char)(unsafe.Pointer(unsafe.SliceData(buf))), C.int32_t(len(buf)), 0, C.bool(false))
+	return renderToken(vocab, tok, buf, false)
+}
+
+// pieceSpecial renders a token with control tokens as their text ("</s>"),
+// for naming alternatives in logprobs.
+func pieceSpecial(vocab *C.struct_llama_vocab, tok C.llama_token, buf []byte) []byte {
+	return renderToken(vocab, tok, buf, true)
+}
+
+func renderToken(vocab *C.struct_llama_vocab, tok C.llama_token, buf []byte, special bool) []byte {
+	n := C.llama_token_to_piece(vocab, tok, (*C.char)(unsafe.Pointer(unsafe.SliceData(buf))), C.int32_t(len(buf)), 0, C.bool(special))
 	if n < 0 {
 		buf = make([]byte, -n)
-		n = C.llama_token_to_piece(vocab, tok, (*C.char)(unsafe.Pointer(unsafe.SliceData(buf))), C.int32_t(len(buf)), 0, C.bool(false))
+		n = C.llama_token_to_piece(vocab, tok, (*C.char)(unsafe.Pointer(unsafe.SliceData(buf))), C.int32_t(len(buf)), 0, C.bool(special))
 		if n < 0 {
 			return nil
 		}
