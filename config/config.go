@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,6 +19,12 @@ type Config struct {
 	Server    Server    `yaml:"server"`
 	ModelsDir string    `yaml:"models_dir"`
 	Defaults  ModelOpts `yaml:"defaults"`
+	Cache     Cache     `yaml:"cache"`
+	Models    []Model   `yaml:"models"`
+
+	// Dir is the folder of the file the configuration came from; relative
+	// model paths are resolved against it. Empty: the working directory.
+	Dir string `yaml:"-"`
 }
 
 // Server holds the HTTP server settings.
@@ -62,6 +69,7 @@ func Load(path string) (Config, error) {
 	if err := Decode(b, &cfg); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
+	cfg.Dir = filepath.Dir(path)
 	return cfg, nil
 }
 
@@ -72,6 +80,7 @@ func Decode(b []byte, cfg *Config) error {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
+	markModelLines(b, cfg.Models)
 	return cfg.Validate()
 }
 
@@ -83,17 +92,51 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	d := c.Defaults
 	check(c.Server.Addr != "", "server.addr must not be empty")
 	check(c.Server.MaxBodyBytes > 0, "server.max_body_bytes must be positive")
-	check(d.Threads >= 0 && d.Threads <= 1024, "defaults.threads must be between 0 and 1024")
-	check(d.CtxSize >= 0 && d.CtxSize <= 1<<20, "defaults.ctx_size must be between 0 and 1048576")
-	check(d.MaxCtxSize >= 0 && d.MaxCtxSize <= 1<<20, "defaults.max_ctx_size must be between 0 and 1048576")
-	check(d.Parallel >= 0 && d.Parallel <= 256, "defaults.parallel must be between 0 and 256")
-	check(d.BatchSize >= 0 && d.BatchSize <= 1<<16, "defaults.batch_size must be between 0 and 65536")
-	check(d.GPULayers >= -1, "defaults.gpu_layers must be -1 (all) or more")
-	check(!d.KVOvercommit || (d.KVUnified != nil && *d.KVUnified), "defaults.kv_overcommit needs kv_unified: true")
-	check(d.QueueSize >= 0 && d.QueueSize <= 1<<16, "defaults.queue_size must be between 0 and 65536")
-	check(d.PrefillBudget >= 0 && d.PrefillBudget <= 1<<16, "defaults.prefill_budget must be between 0 and 65536")
+	errs = append(errs, c.Defaults.validate("defaults.")...)
+	errs = append(errs, c.Cache.validate()...)
+	errs = append(errs, validateModels(c.Models)...)
 	return errors.Join(errs...)
+}
+
+// validate checks the load settings; prefix names where they sit.
+func (d *ModelOpts) validate(prefix string) []error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(prefix+format, args...))
+		}
+	}
+	check(d.Threads >= 0 && d.Threads <= 1024, "threads must be between 0 and 1024")
+	check(d.CtxSize >= 0 && d.CtxSize <= 1<<20, "ctx_size must be between 0 and 1048576")
+	check(d.MaxCtxSize >= 0 && d.MaxCtxSize <= 1<<20, "max_ctx_size must be between 0 and 1048576")
+	check(d.Parallel >= 0 && d.Parallel <= 256, "parallel must be between 0 and 256")
+	check(d.BatchSize >= 0 && d.BatchSize <= 1<<16, "batch_size must be between 0 and 65536")
+	check(d.GPULayers >= -1, "gpu_layers must be -1 (all) or more")
+	check(!d.KVOvercommit || (d.KVUnified != nil && *d.KVUnified), "kv_overcommit needs kv_unified: true")
+	check(d.QueueSize >= 0 && d.QueueSize <= 1<<16, "queue_size must be between 0 and 65536")
+	check(d.PrefillBudget >= 0 && d.PrefillBudget <= 1<<16, "prefill_budget must be between 0 and 65536")
+	return errs
+}
+
+// markModelLines records where each `models:` entry starts, so validation
+// messages can point at it. The strict decode already succeeded, so the
+// document parses.
+func markModelLines(b []byte, ms []Model) {
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) != nil || len(doc.Content) == 0 {
+		return
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "models" {
+			continue
+		}
+		for j, item := range root.Content[i+1].Content {
+			if j < len(ms) {
+				ms[j].Line = item.Line
+			}
+		}
+	}
 }

@@ -46,7 +46,12 @@ func startGateway(t *testing.T, extra ...models.Spec) *gateway {
 	path := testmodels.Stories260K(t)
 	g := &gateway{t: t, engines: map[string]*llamacpp.Model{}}
 	specs := append([]models.Spec{{ID: storiesID, Path: path, Threads: 2, Parallel: 2, CtxSize: 512}}, extra...)
-	loader := func(ctx context.Context, s models.Spec) (engine.Engine, error) {
+	for i := range specs {
+		if specs[i].TTL == 0 {
+			specs[i].TTL = -1 // stay loaded: tests inspect engines after requests
+		}
+	}
+	loader := func(ctx context.Context, s models.Spec, _ func(float64)) (engine.Engine, error) {
 		m, err := llamacpp.Load(ctx, llamacpp.Options{Path: s.Path, Threads: s.Threads, Parallel: s.Parallel, CtxSize: s.CtxSize, Logger: quietLogger()})
 		if err != nil {
 			return nil, err
@@ -56,7 +61,7 @@ func startGateway(t *testing.T, extra ...models.Spec) *gateway {
 		g.mu.Unlock()
 		return m, nil
 	}
-	g.mgr = models.NewManager(specs, loader, quietLogger())
+	g.mgr = models.NewManager(specs, models.Options{Loader: loader, Logger: quietLogger()})
 	g.srv = httptest.NewServer(router.New(router.Config{Logger: quietLogger()}, g.mgr))
 	t.Cleanup(func() {
 		g.srv.Close()

@@ -10,29 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 )
-
-// Spec is one servable model and the settings it is loaded with. Zero
-// values mean the backend's defaults.
-type Spec struct {
-	ID        string
-	Path      string
-	Created   time.Time // the file's modification time
-	Threads   int
-	CtxSize   int
-	Parallel  int
-	BatchSize int
-	GPULayers int
-
-	ChatTemplate string // Jinja source overriding the GGUF's tokenizer.chat_template
-
-	KVUnified     bool
-	KVOvercommit  bool
-	QueueSize     int
-	PrefillBudget int
-	NoPrefixCache bool
-}
 
 // ScanDir returns a Spec for every *.gguf file in dir, with the file name
 // without ".gguf" as its id, sorted by id. A missing dir holds no models.
@@ -58,6 +36,8 @@ func ScanDir(dir string) ([]Spec, error) {
 			ID:      strings.TrimSuffix(name, filepath.Ext(name)),
 			Path:    filepath.Join(dir, name),
 			Created: info.ModTime(),
+			Size:    info.Size(),
+			Source:  "dir",
 		})
 	}
 	sort.Slice(specs, func(i, j int) bool { return specs[i].ID < specs[j].ID })

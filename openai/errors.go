@@ -27,6 +27,9 @@ type Error struct {
 	Type    string
 	Param   string // empty marshals as null
 	Code    string // empty marshals as null
+	// RetryAfter, in whole seconds, is sent as the Retry-After header when
+	// positive (503s without it get 1).
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Message }

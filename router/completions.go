@@ -86,7 +86,7 @@ func (s *Server) generate(c *gin.Context, g generation) {
 	}
 	defer lease.Release()
 	eng := lease.Engine()
-	ereq, apiErr := engineRequest(g.sampling, eng.Info(), g.defaultMax)
+	ereq, apiErr := engineRequest(withModelDefaults(g.sampling, lease.Spec().Sampling), eng.Info(), g.defaultMax)
 	if apiErr != nil {
 		writeError(c, apiErr)
 		return

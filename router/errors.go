@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,6 +26,7 @@ func apiError(err error, promptParam string) *openai.Error {
 		cle *engine.ContextLengthError
 		ire *engine.InvalidRequestError
 		le  *models.LoadError
+		ce  *models.CapacityError
 	)
 	switch {
 	case errors.As(err, &oe):
@@ -43,8 +45,13 @@ func apiError(err error, promptParam string) *openai.Error {
 		return openai.Overloaded("server_overloaded", err.Error())
 	case errors.Is(err, engine.ErrClosed):
 		return openai.Overloaded("model_unloaded", "the model was unloaded while the request was running; retry")
+	case errors.As(err, &ce):
+		e := openai.Overloaded("model_capacity_exhausted", ce.Error())
+		e.RetryAfter = retrySeconds(ce.RetryAfter)
+		return e
 	case errors.As(err, &le):
-		return &openai.Error{Status: http.StatusInternalServerError, Type: openai.TypeServer, Code: "model_load_failed", Message: le.Error()}
+		return &openai.Error{Status: http.StatusInternalServerError, Type: openai.TypeServer, Code: "model_load_failed", Message: le.Error(),
+			RetryAfter: retrySeconds(le.RetryAfter)}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &openai.Error{Status: http.StatusGatewayTimeout, Type: openai.TypeTimeout, Code: "timeout", Message: "the request timed out"}
 	case errors.Is(err, context.Canceled):
@@ -57,10 +64,21 @@ func apiError(err error, promptParam string) *openai.Error {
 // writeError sends e as the response, with Retry-After on 503s.
 func writeError(c *gin.Context, e *openai.Error) {
 	c.Set(ctxKeyError, e)
-	if e.Status == http.StatusServiceUnavailable {
-		c.Header("Retry-After", strconv.Itoa(1))
+	switch {
+	case e.RetryAfter > 0:
+		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))
+	case e.Status == http.StatusServiceUnavailable:
+		c.Header("Retry-After", "1")
 	}
 	body, _ := openai.Marshal(e.Body())
 	c.Data(e.Status, "application/json", body)
 	c.Abort()
+}
+
+// retrySeconds rounds a wait up to whole seconds for Retry-After; 0 stays 0.
+func retrySeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
 }

@@ -51,12 +51,13 @@ func (f *fakeEngine) Close() error                         { return nil }
 func serve(t *testing.T, eng engine.Engine, loadErr error) *httptest.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mgr := models.NewManager([]models.Spec{{ID: "m"}}, func(context.Context, models.Spec) (engine.Engine, error) {
+	mgr := models.NewManager([]models.Spec{{ID: "m", TTL: -1}}, models.Options{Logger: log, Loader: func(context.Context, models.Spec, func(float64)) (engine.Engine, error) {
 		if loadErr != nil {
 			return nil, loadErr
 		}
 		return eng, nil
-	}, log)
+	}})
+	t.Cleanup(func() { mgr.Close() })
 	srv := httptest.NewServer(New(Config{Logger: log}, mgr))
 	t.Cleanup(srv.Close)
 	return srv

@@ -105,7 +105,8 @@ type Model struct {
 	freeMu sync.RWMutex
 	freed  bool
 
-	info engine.ModelInfo
+	info     engine.ModelInfo
+	memBytes int64 // weights + KV cache as allocated; set before ready
 
 	wake   chan struct{} // cap 1: new work or a cancelled waiter
 	quit   chan struct{}
@@ -465,6 +466,23 @@ func (m *Model) loadModel() error {
 	return nil
 }
 
+// kvBytes is the size of an F16 KV cache of nCtx cells for model: per
+// layer and cell, one key and one value vector of n_embd/n_head × n_head_kv
+// halves.
+func kvBytes(model *C.struct_llama_model, nCtx int) int64 {
+	nHead := int64(C.llama_model_n_head(model))
+	if nHead <= 0 {
+		return 0
+	}
+	headDim := int64(C.llama_model_n_embd(model)) / nHead
+	perCell := 2 * headDim * int64(C.llama_model_n_head_kv(model)) * int64(C.llama_model_n_layer(model))
+	return int64(nCtx) * perCell * 2
+}
+
+// MemoryBytes returns the memory the loaded model holds: its weights and
+// its KV cache (compute buffers are not counted).
+func (m *Model) MemoryBytes() int64 { return m.memBytes }
+
 // newContext creates the llama context for all slots.
 func (m *Model) newContext() (*C.struct_llama_context, error) {
 	ctxTrain := int(C.llama_model_n_ctx_train(m.model))
@@ -498,6 +516,7 @@ func (m *Model) newContext() (*C.struct_llama_context, error) {
 	if seqCtx := int(C.llama_n_ctx_seq(lctx)); seqCtx < ctxSize {
 		ctxSize = seqCtx
 	}
+	m.memBytes = int64(C.llama_model_size(m.model)) + kvBytes(m.model, int(C.llama_n_ctx(lctx)))
 	bos := C.llama_vocab_bos(m.vocab)
 	eos := C.llama_vocab_eos(m.vocab)
 	tmpl := ""

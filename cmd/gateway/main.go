@@ -25,7 +25,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], nil); err != nil {
+	if err := run(ctx, os.Args[1:], hooks{}); err != nil {
 		fmt.Fprintln(os.Stderr, "llamagate:", err)
 		os.Exit(1)
 	}
@@ -72,9 +72,14 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
 }
 
-// run serves until ctx ends. ready, if not nil, receives the listening
-// address once the server accepts connections (tests use it).
-func run(ctx context.Context, args []string, ready chan<- string) error {
+// hooks let tests observe a running gateway; nil fields are ignored.
+type hooks struct {
+	ready    chan<- string // receives the listening address once it accepts connections
+	reloaded func()        // runs after each registry reload
+}
+
+// run serves until ctx ends.
+func run(ctx context.Context, args []string, h hooks) error {
 	f, set, err := parseFlags(args)
 	if err != nil {
 		return err
@@ -85,29 +90,8 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	}
 	slog.SetDefault(log)
 
-	cfg := config.Default()
-	if f.configPath != "" {
-		if cfg, err = config.Load(f.configPath); err != nil {
-			return err
-		}
-	}
-	// Flags given on the command line win over the file.
-	if set["addr"] {
-		cfg.Server.Addr = f.addr
-	}
-	if set["models-dir"] {
-		cfg.ModelsDir = f.modelsDir
-	}
-	if set["threads"] {
-		cfg.Defaults.Threads = f.threads
-	}
-	if set["ctx-size"] {
-		cfg.Defaults.CtxSize = f.ctxSize
-	}
-	if set["parallel"] {
-		cfg.Defaults.Parallel = f.parallel
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := loadConfig(f, set)
+	if err != nil {
 		return err
 	}
 
@@ -117,27 +101,67 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 			return err
 		}
 	}
-	specs, err := models.ScanDir(cfg.ModelsDir)
+	specs, err := buildSpecs(cfg, log)
 	if err != nil {
 		return err
 	}
 	if len(specs) == 0 {
-		log.Warn("no models found; put *.gguf files into the models folder", "models_dir", cfg.ModelsDir)
+		log.Warn("no models found; put *.gguf files into the models folder or list them in the config", "models_dir", cfg.ModelsDir)
 	}
-	for i := range specs {
-		applyDefaults(&specs[i], cfg.Defaults)
-		log.Info("model available", "model", specs[i].ID, "path", specs[i].Path)
+	for _, s := range specs {
+		log.Info("model available", "model", s.ID, "path", s.Path, "aliases", s.Aliases, "arch", s.Meta.Architecture,
+			"params", s.Meta.Parameters, "file_type", s.Meta.FileType, "estimate", s.Meta.Estimate, "pinned", s.Pinned)
 	}
-	loader := func(ctx context.Context, s models.Spec) (engine.Engine, error) {
+	maxCtx := cfg.Defaults.MaxCtxSize
+	loader := func(ctx context.Context, s models.Spec, progress func(float64)) (engine.Engine, error) {
+		mlog := log.With("model", s.ID)
+		last := -1
 		return llamacpp.Load(ctx, llamacpp.Options{
-			Path: s.Path, Threads: s.Threads, CtxSize: s.CtxSize, MaxCtxSize: cfg.Defaults.MaxCtxSize,
+			Path: s.Path, Threads: s.Threads, CtxSize: s.CtxSize, MaxCtxSize: maxCtx,
 			Parallel: s.Parallel, BatchSize: s.BatchSize, GPULayers: s.GPULayers,
 			KVUnified: s.KVUnified, KVOvercommit: s.KVOvercommit, QueueSize: s.QueueSize, PrefillBudget: s.PrefillBudget, NoPrefixCache: s.NoPrefixCache,
-			Logger: log.With("model", s.ID),
+			Logger: mlog,
+			Progress: func(p float32) {
+				progress(float64(p))
+				if pct := int(p * 10); pct > last { // every 10%
+					last = pct
+					mlog.Info("loading", "progress", fmt.Sprintf("%d%%", pct*10))
+				}
+			},
 		})
 	}
-	mgr := models.NewManager(specs, loader, log)
+	budget := cfg.Cache.MemoryBudget
+	if budget.Bytes == 0 && budget.Percent == 0 {
+		budget.Percent = config.DefaultMemoryPercent
+	}
+	opts := models.Options{
+		Loader: loader, Logger: log,
+		MaxLoaded:    cfg.Cache.MaxLoadedModels,
+		MemoryBudget: budget.Resolve(totalMemory()),
+		MaxWaiting:   cfg.Cache.MaxWaiting,
+		MaxWait:      cfg.Cache.MaxWait.Std(),
+		RetryBackoff: cfg.Cache.LoadRetryBackoff.Std(),
+	}
+	log.Info("model cache", "max_loaded_models", max(opts.MaxLoaded, 0), "memory_budget", opts.MemoryBudget)
+	mgr := models.NewManager(specs, opts)
 	defer mgr.Close()
+	if err := mgr.Start(ctx); err != nil {
+		log.Error("a pinned model failed to load", "err", err)
+	}
+	// Registered before serving, so a SIGHUP never hits the default action
+	// (exit) once the gateway is up.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchRegistry(watchCtx, hup, f.configPath, cfg.ModelsDir, func() ([]models.Spec, error) {
+		c, err := loadConfig(f, set)
+		if err != nil {
+			return nil, err
+		}
+		return buildSpecs(c, log)
+	}, mgr, log, h.reloaded)
 
 	handler := router.New(router.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log}, mgr)
 	srv := &http.Server{
@@ -151,8 +175,8 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "models", len(specs))
-	if ready != nil {
-		ready <- ln.Addr().String()
+	if h.ready != nil {
+		h.ready <- ln.Addr().String()
 	}
 
 	errc := make(chan error, 1)
@@ -171,12 +195,30 @@ func run(ctx context.Context, args []string, ready chan<- string) error {
 	return nil
 }
 
-// applyDefaults gives a model from the models folder the configured
-// defaults.
-func applyDefaults(s *models.Spec, d config.ModelOpts) {
-	s.Threads, s.CtxSize, s.Parallel, s.BatchSize, s.GPULayers = d.Threads, d.CtxSize, d.Parallel, d.BatchSize, d.GPULayers
-	s.KVUnified = d.KVUnified != nil && *d.KVUnified
-	s.KVOvercommit = d.KVOvercommit
-	s.QueueSize, s.PrefillBudget = d.QueueSize, d.PrefillBudget
-	s.NoPrefixCache = d.PrefixCache != nil && !*d.PrefixCache
+// loadConfig reads the config file, if any, and applies the flags given on
+// the command line over it.
+func loadConfig(f flags, set map[string]bool) (config.Config, error) {
+	cfg := config.Default()
+	if f.configPath != "" {
+		var err error
+		if cfg, err = config.Load(f.configPath); err != nil {
+			return cfg, err
+		}
+	}
+	if set["addr"] {
+		cfg.Server.Addr = f.addr
+	}
+	if set["models-dir"] {
+		cfg.ModelsDir = f.modelsDir
+	}
+	if set["threads"] {
+		cfg.Defaults.Threads = f.threads
+	}
+	if set["ctx-size"] {
+		cfg.Defaults.CtxSize = f.ctxSize
+	}
+	if set["parallel"] {
+		cfg.Defaults.Parallel = f.parallel
+	}
+	return cfg, cfg.Validate()
 }

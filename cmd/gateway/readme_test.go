@@ -46,7 +46,7 @@ func TestReadmeCurlExamples(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--models-dir", dir, "--demo-model-if-empty", "--log-level", "warn", "--threads", "1"}, ready)
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--models-dir", dir, "--demo-model-if-empty", "--log-level", "warn", "--threads", "1"}, hooks{ready: ready})
 	}()
 	var addr string
 	select {

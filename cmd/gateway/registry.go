@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/llamagate/llamagate/config"
+	"github.com/llamagate/llamagate/models"
+)
+
+// buildSpecs returns every servable model: the models folder's files, then
+// the config's `models:` list, whose entries win over files with the same
+// id. Each spec carries its GGUF metadata and memory estimate.
+func buildSpecs(cfg config.Config, log *slog.Logger) ([]models.Spec, error) {
+	found, err := models.ScanDir(cfg.ModelsDir)
+	if err != nil {
+		return nil, err
+	}
+	ttl := config.DefaultTTL
+	if cfg.Cache.TTL != nil && *cfg.Cache.TTL != 0 {
+		ttl = cfg.Cache.TTL.Std()
+	}
+	byID := map[string]models.Spec{}
+	for _, s := range found {
+		applyOpts(&s, cfg.Defaults)
+		s.TTL = ttl
+		byID[s.ID] = s
+	}
+	for _, m := range cfg.Models {
+		s, err := configSpec(cfg, m, ttl)
+		if err != nil {
+			return nil, err
+		}
+		if old, ok := byID[s.ID]; ok && old.Source == "dir" {
+			log.Info("config entry overrides a file in the models folder", "model", s.ID, "file", old.Path)
+		}
+		byID[s.ID] = s
+	}
+	specs := make([]models.Spec, 0, len(byID))
+	for _, s := range byID {
+		for _, a := range s.Aliases {
+			if other, ok := byID[a]; ok {
+				log.Warn("alias names another model; the model wins", "alias", a, "of", s.ID, "model", other.ID)
+			}
+		}
+		meta, err := models.ReadMeta(s, cfg.Defaults.MaxCtxSize)
+		if err != nil {
+			log.Warn("cannot read the GGUF header; a load will fail", "model", s.ID, "err", err)
+		}
+		s.Meta = meta
+		specs = append(specs, s)
+	}
+	sort.Slice(specs, func(i, j int) bool { return specs[i].ID < specs[j].ID })
+	return specs, nil
+}
+
+// configSpec turns one `models:` entry into a spec: its own settings over
+// `defaults:`, its path relative to the config file.
+func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (models.Spec, error) {
+	path := m.Path
+	if !filepath.IsAbs(path) && cfg.Dir != "" {
+		path = filepath.Join(cfg.Dir, path)
+	}
+	s := models.Spec{ID: m.ID, Aliases: m.Aliases, Path: path, Source: "config", Pinned: m.Pinned, TTL: defaultTTL}
+	if info, err := os.Stat(path); err == nil {
+		s.Created, s.Size = info.ModTime(), info.Size()
+	}
+	o := cfg.Defaults
+	pick := func(v, d int) int {
+		if v != 0 {
+			return v
+		}
+		return d
+	}
+	o.Threads, o.CtxSize, o.Parallel = pick(m.Threads, o.Threads), pick(m.CtxSize, o.CtxSize), pick(m.Parallel, o.Parallel)
+	o.BatchSize, o.GPULayers = pick(m.BatchSize, o.BatchSize), pick(m.GPULayers, o.GPULayers)
+	o.QueueSize, o.PrefillBudget = pick(m.QueueSize, o.QueueSize), pick(m.PrefillBudget, o.PrefillBudget)
+	if m.KVUnified != nil {
+		o.KVUnified = m.KVUnified
+	}
+	if m.PrefixCache != nil {
+		o.PrefixCache = m.PrefixCache
+	}
+	o.KVOvercommit = o.KVOvercommit || m.KVOvercommit
+	applyOpts(&s, o)
+	if m.TTL != nil {
+		s.TTL = m.TTL.Std()
+	}
+	s.ChatTemplate = m.ChatTemplate
+	if m.ChatTemplateFile != "" {
+		p := m.ChatTemplateFile
+		if !filepath.IsAbs(p) && cfg.Dir != "" {
+			p = filepath.Join(cfg.Dir, p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return s, fmt.Errorf("line %d: models[%s].chat_template_file: %w", m.Line, m.ID, err)
+		}
+		s.ChatTemplate = string(b)
+	}
+	sm := m.Sampling
+	s.Sampling = models.Sampling{
+		MaxTokens: sm.MaxTokens, Temperature: sm.Temperature, TopP: sm.TopP, TopK: sm.TopK, MinP: sm.MinP,
+		RepeatPenalty: sm.RepeatPenalty, PresencePenalty: sm.PresencePenalty, FrequencyPenalty: sm.FrequencyPenalty, Stop: sm.Stop,
+	}
+	return s, nil
+}
+
+// applyOpts gives a spec the load settings o.
+func applyOpts(s *models.Spec, o config.ModelOpts) {
+	s.Threads, s.CtxSize, s.Parallel, s.BatchSize, s.GPULayers = o.Threads, o.CtxSize, o.Parallel, o.BatchSize, o.GPULayers
+	s.KVUnified = o.KVUnified != nil && *o.KVUnified
+	s.KVOvercommit = o.KVOvercommit
+	s.QueueSize, s.PrefillBudget = o.QueueSize, o.PrefillBudget
+	s.NoPrefixCache = o.PrefixCache != nil && !*o.PrefixCache
+}
+
+// totalMemory returns the machine's RAM in bytes (0 if unknown).
+func totalMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err != nil {
+		return 0
+	}
+	return kb << 10
+}

@@ -1,0 +1,67 @@
+package models
+
+import (
+	"reflect"
+	"time"
+)
+
+// Spec is one servable model and the settings it is loaded with. Zero
+// load settings mean the backend's defaults.
+type Spec struct {
+	ID      string
+	Aliases []string
+	Path    string
+	Created time.Time // the file's modification time
+	Size    int64     // the file's size, with Created used to notice a replaced file
+	Source  string    // "dir" (found in the models folder) or "config"
+
+	Threads   int
+	CtxSize   int
+	Parallel  int
+	BatchSize int
+	GPULayers int
+
+	ChatTemplate string // Jinja source overriding the GGUF's tokenizer.chat_template
+
+	KVUnified     bool
+	KVOvercommit  bool
+	QueueSize     int
+	PrefillBudget int
+	NoPrefixCache bool
+
+	// TTL is how long the model may stay loaded and idle: 0 unloads it as
+	// soon as its last request ends, a negative value never.
+	TTL    time.Duration
+	Pinned bool // loaded at start and never unloaded by the cache
+
+	Sampling Sampling // defaults for request fields left out
+	Meta     Meta     // read from the GGUF header without loading
+}
+
+// Sampling holds a model's defaults for request fields left out; nil
+// fields keep OpenAI's defaults.
+type Sampling struct {
+	MaxTokens        *int
+	Temperature      *float64
+	TopP             *float64
+	TopK             *int
+	MinP             *float64
+	RepeatPenalty    *float64
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	Stop             []string
+}
+
+// Names returns the id followed by the aliases.
+func (s Spec) Names() []string { return append([]string{s.ID}, s.Aliases...) }
+
+// needsReload reports whether a loaded model must be reloaded to follow
+// the change from s to o: a different file or different load settings.
+// Aliases, TTL, pinning and sampling defaults apply without a reload.
+func (s Spec) needsReload(o Spec) bool {
+	strip := func(x Spec) Spec {
+		x.Aliases, x.TTL, x.Pinned, x.Sampling, x.Meta, x.Source = nil, 0, false, Sampling{}, Meta{}, ""
+		return x
+	}
+	return !reflect.DeepEqual(strip(s), strip(o))
+}
