@@ -45,30 +45,65 @@ void lg_release_memory(void) {
 #endif
 }
 
-// lg_sample is llama_sampler_sample with the candidates in a buffer the
-// caller owns (n_vocab entries, reused every step) and one check more: when
-// the chain leaves no possible token (a grammar that no token of the
-// vocabulary can continue), it returns -1 instead of accepting an impossible
-// token, which would make the grammar sampler throw through C and abort.
-llama_token lg_sample(struct llama_sampler *chain, struct llama_context *ctx, int32_t idx, llama_token_data *buf, int32_t n_vocab) {
-	const float *logits = llama_get_logits_ith(ctx, idx);
-	if (logits == NULL) {
-		return -1;
-	}
+static void lg_fill(llama_token_data *buf, const float *logits, int32_t n_vocab) {
 	for (int32_t i = 0; i < n_vocab; i++) {
 		buf[i].id = i;
 		buf[i].logit = logits[i];
 		buf[i].p = 0.0f;
 	}
+}
+
+static bool lg_impossible(float logit) {
+	return isnan(logit) || (isinf(logit) && logit < 0);
+}
+
+// lg_sample is llama_sampler_sample with the candidates in a buffer the
+// caller owns (n_vocab entries, reused every step), an optional grammar kept
+// outside the chain, and one check more: when nothing is possible (a grammar
+// that no token of the vocabulary can continue), it returns -1 instead of
+// accepting an impossible token, which would make the grammar sampler throw
+// through C and abort.
+//
+// With a grammar it does what llama.cpp's common sampler does: sample
+// without the grammar, and only if the grammar rejects that token apply the
+// grammar to the whole vocabulary and sample again. Checking one token is
+// much cheaper than checking every token of a large vocabulary, and the
+// first draw is usually allowed.
+llama_token lg_sample(struct llama_sampler *chain, struct llama_sampler *grammar, struct llama_context *ctx, int32_t idx, llama_token_data *buf, int32_t n_vocab) {
+	const float *logits = llama_get_logits_ith(ctx, idx);
+	if (logits == NULL) {
+		return -1;
+	}
+	lg_fill(buf, logits, n_vocab);
 	llama_token_data_array cur = {buf, (size_t)n_vocab, -1, false};
 	llama_sampler_apply(chain, &cur);
-	if (cur.selected < 0 || (size_t)cur.selected >= cur.size) {
-		return -1;
+	if (cur.selected < 0 || (size_t)cur.selected >= cur.size || lg_impossible(cur.data[cur.selected].logit)) {
+		if (grammar == NULL) {
+			return -1;
+		}
+		cur.selected = -1; // retried below with the grammar first
 	}
-	const llama_token_data *d = &cur.data[cur.selected];
-	if (isnan(d->logit) || (isinf(d->logit) && d->logit < 0)) {
-		return -1;
+	if (grammar != NULL && cur.selected >= 0) {
+		llama_token_data one = {cur.data[cur.selected].id, 1.0f, 0.0f};
+		llama_token_data_array single = {&one, 1, -1, false};
+		llama_sampler_apply(grammar, &single);
+		if (lg_impossible(one.logit)) {
+			cur.selected = -1;
+		}
 	}
-	llama_sampler_accept(chain, d->id);
-	return d->id;
+	if (cur.selected < 0) {
+		lg_fill(buf, logits, n_vocab);
+		cur = (llama_token_data_array){buf, (size_t)n_vocab, -1, false};
+		llama_sampler_apply(grammar, &cur);
+		llama_sampler_apply(chain, &cur);
+		if (cur.selected < 0 || (size_t)cur.selected >= cur.size || lg_impossible(cur.data[cur.selected].logit)) {
+			return -1;
+		}
+	}
+	llama_token tok = cur.data[cur.selected].id;
+	if (grammar != NULL) {
+		llama_sampler_accept(grammar, tok);
+	}
+	llama_sampler_accept(chain, tok);
+	return tok;
 }

@@ -39,13 +39,14 @@ type sequence struct {
 	followers []*sequence
 	following bool
 
-	slot      *slot
-	sampler   *C.struct_llama_sampler
-	prefilled int // prompt tokens whose KV is in the slot
-	cached    int // prompt tokens reused from the slot's previous KV
-	generated int
-	next      C.llama_token // sampled and sent, not yet decoded
-	batchIdx  int           // index of this sequence's logits in the current batch, or -1
+	slot           *slot
+	sampler        *C.struct_llama_sampler
+	grammarSampler *C.struct_llama_sampler // nil without a grammar
+	prefilled      int                     // prompt tokens whose KV is in the slot
+	cached         int                     // prompt tokens reused from the slot's previous KV
+	generated      int
+	next           C.llama_token // sampled and sent, not yet decoded
+	batchIdx       int           // index of this sequence's logits in the current batch, or -1
 }
 
 func (s *sequence) generating() bool { return !s.following && s.prefilled == len(s.prompt) }
@@ -270,14 +271,13 @@ func (l *loop) assign(seq *sequence, s *slot) {
 	}
 	sampling := seq.req.Sampling
 	sampling.Seed += uint32(seq.index) // choices of one request differ, reproducibly
-	var grammar *C.struct_llama_sampler
 	if seq.grammar != "" {
 		// Generate parsed this grammar already; failing now would be a bug.
-		if grammar = newGrammar(l.m.vocab, seq.grammar); grammar == nil {
+		if seq.grammarSampler = newGrammar(l.m.vocab, seq.grammar); seq.grammarSampler == nil {
 			seq.assignErr = errors.New("llama.cpp could not create the grammar sampler")
 		}
 	}
-	seq.sampler = newSampler(sampling, l.m.info.VocabSize, banned, grammar)
+	seq.sampler = newSampler(sampling, l.m.info.VocabSize, banned)
 	s.seq = seq
 	l.running = append(l.running, seq)
 }
@@ -320,6 +320,10 @@ func (l *loop) end(seq *sequence, final engine.Event, dropKV bool) {
 	if seq.sampler != nil {
 		C.llama_sampler_free(seq.sampler)
 		seq.sampler = nil
+	}
+	if seq.grammarSampler != nil {
+		C.llama_sampler_free(seq.grammarSampler)
+		seq.grammarSampler = nil
 	}
 	for i, r := range l.running {
 		if r == seq {
@@ -524,11 +528,11 @@ func (l *loop) sample() {
 	}
 }
 
-var errNoPossibleToken = errors.New("no token of the model's vocabulary can continue the output within the response_format's grammar")
+var errNoPossibleToken = errors.New("no token of the model's vocabulary is possible here: the response_format grammar (or a bias) excludes every one")
 
 // sampleAt samples seq's next token from the logits at batch index idx.
 func (l *loop) sampleAt(seq *sequence, idx int) {
-	tok := C.lg_sample(seq.sampler, l.lctx, C.int32_t(idx), l.cands, C.int32_t(l.m.info.VocabSize))
+	tok := C.lg_sample(seq.sampler, seq.grammarSampler, l.lctx, C.int32_t(idx), l.cands, C.int32_t(l.m.info.VocabSize))
 	if tok < 0 {
 		l.end(seq, engine.Event{Err: errNoPossibleToken}, true)
 		return

@@ -20,11 +20,10 @@ import (
 // banned lists tokens that must never be sampled (the end-of-generation
 // tokens when the request ignores EOS); they get a bias of -inf first.
 //
-// grammar, when not nil, is a grammar sampler (see newGrammar) that the
-// chain takes over. It comes after the biases and penalties and before the
-// truncations, so top-k, top-p and min-p choose among tokens the grammar
-// allows and can never leave only forbidden ones.
-func newSampler(s engine.Sampling, vocabSize int, banned []C.llama_logit_bias, grammar *C.struct_llama_sampler) *C.struct_llama_sampler {
+// A grammar is not part of the chain: lg_sample checks the drawn token
+// against it and, only when it is rejected, applies the grammar to every
+// token before the chain and draws again.
+func newSampler(s engine.Sampling, vocabSize int, banned []C.llama_logit_bias) *C.struct_llama_sampler {
 	cp := C.llama_sampler_chain_default_params()
 	cp.no_perf = true
 	chain := C.llama_sampler_chain_init(cp)
@@ -48,9 +47,6 @@ func newSampler(s engine.Sampling, vocabSize int, banned []C.llama_logit_bias, g
 			lastN = 64
 		}
 		C.llama_sampler_chain_add(chain, C.llama_sampler_init_penalties(C.int32_t(lastN), C.float(repeat), C.float(s.FrequencyPenalty), C.float(s.PresencePenalty)))
-	}
-	if grammar != nil {
-		C.llama_sampler_chain_add(chain, grammar)
 	}
 	if s.Temperature <= 0 {
 		C.llama_sampler_chain_add(chain, C.llama_sampler_init_greedy())
