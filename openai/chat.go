@@ -3,7 +3,6 @@ package openai
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 )
 
 // Chat limits that protect the template renderer from absurd input.
@@ -77,20 +76,21 @@ func DecodeChatRequest(body []byte) (*ChatRequest, *Error) {
 	if err := r.Sampling.decode(f); err != nil {
 		return nil, err
 	}
-	if err := unsupported(f); err != nil {
+	if err := f.boolean("logprobs", &r.Logprobs); err != nil {
 		return nil, err
 	}
-	if raw, ok := f["response_format"]; ok {
-		var rf struct {
-			Type string `json:"type"`
+	var top *int64
+	if err := f.integer("top_logprobs", &top, 0, MaxTopLogprobs); err != nil {
+		return nil, err
+	}
+	if top != nil {
+		if !r.Logprobs {
+			return nil, InvalidParam("top_logprobs", "invalid_value", "top_logprobs requires logprobs: true")
 		}
-		if json.Unmarshal(raw, &rf) != nil {
-			return nil, typeError("response_format", "an object", raw)
-		}
-		if rf.Type != "" && rf.Type != "text" {
-			return nil, &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Param: "response_format", Code: "unsupported_parameter",
-				Message: "response_format " + rf.Type + " is not supported by this server yet"}
-		}
+		r.TopLogprobs = int(*top)
+	}
+	if err := unsupported(f); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -160,11 +160,11 @@ type ChatCompletion struct {
 
 // ChatChoice is one choice: Message in a whole response, Delta in a chunk.
 type ChatChoice struct {
-	Index        int          `json:"index"`
-	Message      *ChatMessage `json:"message,omitempty"`
-	Delta        *ChatMessage `json:"delta,omitempty"`
-	Logprobs     any          `json:"logprobs"`
-	FinishReason *string      `json:"finish_reason"`
+	Index        int           `json:"index"`
+	Message      *ChatMessage  `json:"message,omitempty"`
+	Delta        *ChatMessage  `json:"delta,omitempty"`
+	Logprobs     *ChatLogprobs `json:"logprobs"`
+	FinishReason *string       `json:"finish_reason"`
 }
 
 // ChatMessage is the assistant's message (or a delta of it).

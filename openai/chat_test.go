@@ -1,6 +1,10 @@
 package openai
 
-import "testing"
+import (
+	"encoding/json"
+	"math"
+	"testing"
+)
 
 func TestDecodeChatRequest(t *testing.T) {
 	for _, tc := range []struct {
@@ -21,7 +25,22 @@ func TestDecodeChatRequest(t *testing.T) {
 		{"image", `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:"}}]}]}`, "messages[0].content[0]", "invalid_value"},
 		{"message not object", `{"model":"m","messages":["hi"]}`, "messages[0]", "invalid_type"},
 		{"tools not array", `{"model":"m","messages":[{"role":"user","content":"x"}],"tools":{}}`, "tools", "invalid_type"},
-		{"json_schema", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}}`, "response_format", "unsupported_parameter"},
+		{"json_object", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}`, "", ""},
+		{"json_schema", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"a-b_1","schema":{"type":"boolean"},"strict":true}}}`, "", ""},
+		{"json_schema without schema", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}`, "", ""},
+		{"json_schema missing", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}}`, "response_format.json_schema", "missing_required_parameter"},
+		{"json_schema name missing", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{}}}}`, "response_format.json_schema.name", "missing_required_parameter"},
+		{"json_schema bad name", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"a b"}}}`, "response_format.json_schema.name", "invalid_value"},
+		{"json_schema schema not object", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":"x"}}}`, "response_format.json_schema.schema", "invalid_type"},
+		{"json_schema strict type", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"a","strict":"yes"}}}`, "response_format.json_schema.strict", "invalid_type"},
+		{"format type unknown", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"yaml"}}`, "response_format.type", "invalid_value"},
+		{"format type missing", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{}}`, "response_format.type", "missing_required_parameter"},
+		{"format not object", `{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":"json"}`, "response_format", "invalid_type"},
+		{"logprobs", `{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":20}`, "", ""},
+		{"logprobs type", `{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":1}`, "logprobs", "invalid_type"},
+		{"top_logprobs above 20", `{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21}`, "top_logprobs", "invalid_value"},
+		{"top_logprobs negative", `{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":-1}`, "top_logprobs", "invalid_value"},
+		{"top_logprobs without logprobs", `{"model":"m","messages":[{"role":"user","content":"x"}],"top_logprobs":2}`, "top_logprobs", "invalid_value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := DecodeChatRequest([]byte(tc.body))
@@ -35,6 +54,52 @@ func TestDecodeChatRequest(t *testing.T) {
 				t.Fatalf("error %+v, want %s %s", err, tc.param, tc.code)
 			}
 		})
+	}
+}
+
+func TestDecodeChatLogprobsAndFormat(t *testing.T) {
+	r, err := DecodeChatRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":4,"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Logprobs || r.TopLogprobs != 4 || string(r.JSONSchema) != `{"type":"object","properties":{"a":{"type":"integer"}}}` {
+		t.Fatalf("%+v (schema %s)", r, r.JSONSchema)
+	}
+	r, err = DecodeChatRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":false,"top_logprobs":null,"response_format":{"type":"text"}}`))
+	if err != nil || r.Logprobs || r.JSONSchema != nil {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, err = DecodeChatRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"n"}}}`))
+	if err != nil || string(r.JSONSchema) != `{}` {
+		t.Fatalf("a json_schema without schema allows any JSON: %+v %v", r, err)
+	}
+}
+
+func TestTokenText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"abc", "abc"},
+		{"é", "é"},
+		{"a\xe2\x82", `a\xe2\x82`},
+		{"\xff€", `\xff€`},
+	} {
+		if got := TokenText(tc.in); got != tc.want {
+			t.Errorf("TokenText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if b := TokenBytes("\xe2a"); len(b) != 2 || b[0] != 0xe2 || b[1] != 'a' {
+		t.Errorf("TokenBytes = %v", b)
+	}
+	for in, want := range map[float32]float32{-1.5: -1.5, float32(math.Inf(-1)): -9999, -1e6: -9999, float32(math.NaN()): -9999} {
+		if got := Logprob(in); got != want {
+			t.Errorf("Logprob(%v) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestOrderedTopKeepsOrder(t *testing.T) {
+	b, err := json.Marshal(OrderedTop{{"b", -0.5}, {"a", -1}, {"b", -2}, {"\xe2", -3}})
+	if err != nil || string(b) != `{"b":-0.5,"a":-1,"\ufffd":-3}` {
+		t.Fatalf("%s %v", b, err)
 	}
 }
 

@@ -36,9 +36,16 @@ type Sampling struct {
 	IgnoreEOS        bool
 	N                int             // choices; 1 when not given
 	LogitBias        map[int]float64 // token id → bias in [-100, 100]
+	// Logprobs asks for each token's logprob with TopLogprobs alternatives
+	// (chat: logprobs and top_logprobs; legacy: logprobs N).
+	Logprobs    bool
+	TopLogprobs int
+	// JSONSchema is the schema response_format holds the output to; nil
+	// for text.
+	JSONSchema []byte
 }
 
-func (s *Sampling) decode(f fields) *Error {
+func (s *Sampling) decode(f fields) (err *Error) {
 	if f.has("max_completion_tokens") {
 		if err := f.integer("max_completion_tokens", &s.MaxTokens, 1, maxTokensCap); err != nil {
 			return err
@@ -87,7 +94,16 @@ func (s *Sampling) decode(f fields) *Error {
 	if n != nil {
 		s.N = int(*n)
 	}
-	return f.boolean("ignore_eos", &s.IgnoreEOS)
+	if err := f.boolean("ignore_eos", &s.IgnoreEOS); err != nil {
+		return err
+	}
+	if s.JSONSchema, err = f.responseFormat(); err != nil {
+		return err
+	}
+	if s.JSONSchema != nil && s.IgnoreEOS {
+		return InvalidParam("ignore_eos", "invalid_value", "ignore_eos cannot be combined with a JSON response_format: the end of the JSON ends the generation")
+	}
+	return nil
 }
 
 // Prompt is one legacy-completions prompt: text, or token ids.
@@ -146,6 +162,17 @@ func DecodeCompletionRequest(body []byte) (*CompletionRequest, *Error) {
 	if err := r.Sampling.decode(f); err != nil {
 		return nil, err
 	}
+	var logprobs *int64
+	if err := f.integer("logprobs", &logprobs, 0, MaxCompletionLogprobs); err != nil {
+		return nil, err
+	}
+	if logprobs != nil {
+		if r.Echo {
+			return nil, &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Param: "logprobs", Code: "unsupported_parameter",
+				Message: "logprobs together with echo (the prompt's logprobs) is not supported"}
+		}
+		r.Logprobs, r.TopLogprobs = true, int(*logprobs)
+	}
 	if err := unsupported(f); err != nil {
 		return nil, err
 	}
@@ -187,16 +214,9 @@ func decodeStreamFlags(f fields, stream, includeUsage *bool) *Error {
 // unsupported rejects parameters whose effect llamagate does not provide
 // yet, when they ask for something other than the default.
 func unsupported(f fields) *Error {
-	for _, p := range []struct{ name, def string }{
-		{"best_of", "1"},
-		{"logprobs", "false"},
-	} {
-		raw, ok := f[p.name]
-		if !ok || string(raw) == p.def || (p.name == "logprobs" && string(raw) == "0") {
-			continue
-		}
-		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Param: p.name, Code: "unsupported_parameter",
-			Message: p.name + " is not supported by this server yet"}
+	if raw, ok := f["best_of"]; ok && string(raw) != "1" {
+		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Param: "best_of", Code: "unsupported_parameter",
+			Message: "best_of is not supported by this server yet"}
 	}
 	if _, ok := f["suffix"]; ok {
 		return &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Param: "suffix", Code: "unsupported_parameter",
@@ -232,10 +252,10 @@ type Completion struct {
 
 // CompletionChoice is one choice; FinishReason is null until the end.
 type CompletionChoice struct {
-	Text         string  `json:"text"`
-	Index        int     `json:"index"`
-	Logprobs     any     `json:"logprobs"`
-	FinishReason *string `json:"finish_reason"`
+	Text         string              `json:"text"`
+	Index        int                 `json:"index"`
+	Logprobs     *CompletionLogprobs `json:"logprobs"`
+	FinishReason *string             `json:"finish_reason"`
 }
 
 // Model is one entry of GET /v1/models.

@@ -96,7 +96,30 @@ func TestDecodeCompletionRequest(t *testing.T) {
 		{name: "n=0", body: `{"model":"m","prompt":"x","n":0}`, param: "n", code: "invalid_value"},
 		{name: "n huge", body: `{"model":"m","prompt":"x","n":100000}`, param: "n", code: "invalid_value"},
 		{name: "best_of", body: `{"model":"m","prompt":"x","best_of":2}`, param: "best_of", code: "unsupported_parameter"},
-		{name: "logprobs", body: `{"model":"m","prompt":"x","logprobs":3}`, param: "logprobs", code: "unsupported_parameter"},
+		{name: "logprobs", body: `{"model":"m","prompt":"x","logprobs":3}`, check: func(t *testing.T, r *CompletionRequest) {
+			if !r.Logprobs || r.TopLogprobs != 3 {
+				t.Fatalf("%+v", r)
+			}
+		}},
+		{name: "logprobs 0 still asks for the sampled tokens", body: `{"model":"m","prompt":"x","logprobs":0}`, check: func(t *testing.T, r *CompletionRequest) {
+			if !r.Logprobs || r.TopLogprobs != 0 {
+				t.Fatalf("%+v", r)
+			}
+		}},
+		{name: "logprobs null", body: `{"model":"m","prompt":"x","logprobs":null}`, check: func(t *testing.T, r *CompletionRequest) {
+			if r.Logprobs {
+				t.Fatalf("%+v", r)
+			}
+		}},
+		{name: "logprobs above 5", body: `{"model":"m","prompt":"x","logprobs":6}`, param: "logprobs", code: "invalid_value"},
+		{name: "logprobs bool", body: `{"model":"m","prompt":"x","logprobs":true}`, param: "logprobs", code: "invalid_type"},
+		{name: "logprobs with echo", body: `{"model":"m","prompt":"x","logprobs":1,"echo":true}`, param: "logprobs", code: "unsupported_parameter"},
+		{name: "json_object", body: `{"model":"m","prompt":"x","response_format":{"type":"json_object"}}`, check: func(t *testing.T, r *CompletionRequest) {
+			if string(r.JSONSchema) != `{"type":"object"}` {
+				t.Fatalf("schema %s", r.JSONSchema)
+			}
+		}},
+		{name: "json_object with ignore_eos", body: `{"model":"m","prompt":"x","ignore_eos":true,"response_format":{"type":"json_object"}}`, param: "ignore_eos", code: "invalid_value"},
 		{name: "logit_bias", body: `{"model":"m","prompt":"x","logit_bias":{"50256":-100,"7":2.5}}`, check: func(t *testing.T, r *CompletionRequest) {
 			if len(r.LogitBias) != 2 || r.LogitBias[50256] != -100 || r.LogitBias[7] != 2.5 {
 				t.Fatalf("%v", r.LogitBias)

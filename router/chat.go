@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/llamagate/llamagate/chat"
+	"github.com/llamagate/llamagate/engine"
 
 	"github.com/llamagate/llamagate/models"
 	"github.com/llamagate/llamagate/openai"
@@ -28,7 +29,7 @@ func (s *Server) chatCompletions(c *gin.Context) {
 			return []promptInput{{text: text}}, err
 		},
 		writer: func(id string, created int64, _ int) responseWriter {
-			return &chatWriter{id: "chatcmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint}
+			return &chatWriter{id: "chatcmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint, logprobs: req.Logprobs}
 		},
 	})
 }
@@ -37,6 +38,7 @@ func (s *Server) chatCompletions(c *gin.Context) {
 type chatWriter struct {
 	id, model, fingerprint string
 	created                int64
+	logprobs               bool
 }
 
 func (w *chatWriter) base(object string) openai.ChatCompletion {
@@ -56,13 +58,16 @@ func (w *chatWriter) begin(n int) []any {
 	return out
 }
 
-func (w *chatWriter) chunk(index int, text string, finish *string) any {
+func (w *chatWriter) chunk(index int, text string, lps []engine.TokenLogprob, finish *string) any {
 	c := w.base("chat.completion.chunk")
-	delta := &openai.ChatMessage{}
+	ch := openai.ChatChoice{Index: index, Delta: &openai.ChatMessage{}, FinishReason: finish}
 	if finish == nil {
-		delta.Content = &text
+		ch.Delta.Content = &text
+		if w.logprobs {
+			ch.Logprobs = chatLogprobs(lps)
+		}
 	}
-	c.Choices = []openai.ChatChoice{{Index: index, Delta: delta, FinishReason: finish}}
+	c.Choices = []openai.ChatChoice{ch}
 	return c
 }
 
@@ -73,10 +78,14 @@ func (w *chatWriter) usageChunk(u openai.Usage) any {
 	return c
 }
 
-func (w *chatWriter) whole(texts, finishes []string, u openai.Usage) any {
+func (w *chatWriter) whole(choices []choiceResult, u openai.Usage) any {
 	c := w.base("chat.completion")
-	for i := range texts {
-		c.Choices = append(c.Choices, openai.ChatChoice{Index: i, Message: &openai.ChatMessage{Role: "assistant", Content: &texts[i]}, FinishReason: &finishes[i]})
+	for i := range choices {
+		ch := openai.ChatChoice{Index: i, Message: &openai.ChatMessage{Role: "assistant", Content: &choices[i].text}, FinishReason: &choices[i].finish}
+		if w.logprobs {
+			ch.Logprobs = chatLogprobs(choices[i].logprobs)
+		}
+		c.Choices = append(c.Choices, ch)
 	}
 	c.Usage = &u
 	return c

@@ -48,7 +48,8 @@ func (s *Server) completions(c *gin.Context) {
 			return in, nil
 		},
 		writer: func(id string, created int64, perPrompt int) responseWriter {
-			return &completionWriter{id: "cmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint, echo: echo, perPrompt: perPrompt}
+			return &completionWriter{id: "cmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint, echo: echo, perPrompt: perPrompt,
+				logprobs: req.Logprobs, offsets: map[int]*textOffsets{}}
 		},
 	})
 }
@@ -122,7 +123,8 @@ func (s *Server) generate(c *gin.Context, g generation) {
 // engineRequest maps the shared sampling parameters onto an engine request,
 // checking them against the model.
 func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (engine.Request, *openai.Error) {
-	r := engine.Request{Stop: p.Stop, IgnoreEOS: p.IgnoreEOS, MaxTokens: defaultMax, N: max(p.N, 1)}
+	r := engine.Request{Stop: p.Stop, IgnoreEOS: p.IgnoreEOS, MaxTokens: defaultMax, N: max(p.N, 1),
+		Logprobs: p.Logprobs, TopLogprobs: p.TopLogprobs, JSONSchema: p.JSONSchema}
 	if r.N > info.Parallel {
 		return r, openai.InvalidParam("n", "invalid_value", "n is %d, but this model serves at most %d choices at once (its parallel setting)", r.N, info.Parallel)
 	}
@@ -173,9 +175,18 @@ func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (en
 // responseWriter shapes engine output into one endpoint's wire format.
 type responseWriter interface {
 	begin(n int) []any // chunks that open a stream of n choices
-	chunk(index int, text string, finish *string) any
+	// chunk is a piece of a choice: its text and the logprobs of the
+	// tokens that text completes, or (finish not nil) its end.
+	chunk(index int, text string, lps []engine.TokenLogprob, finish *string) any
 	usageChunk(u openai.Usage) any
-	whole(texts, finishes []string, u openai.Usage) any
+	whole(choices []choiceResult, u openai.Usage) any
+}
+
+// choiceResult is one whole choice.
+type choiceResult struct {
+	text     string
+	finish   string
+	logprobs []engine.TokenLogprob
 }
 
 type completionWriter struct {
@@ -183,6 +194,8 @@ type completionWriter struct {
 	created                int64
 	echo                   []string // with echo: each prompt's text, put before its choices' text
 	perPrompt              int
+	logprobs               bool
+	offsets                map[int]*textOffsets // per choice, while streaming
 }
 
 func (w *completionWriter) echoFor(index int) string {
@@ -201,15 +214,24 @@ func (w *completionWriter) begin(n int) []any {
 	var out []any
 	for i := range n {
 		if e := w.echoFor(i); e != "" {
-			out = append(out, w.chunk(i, e, nil))
+			out = append(out, w.chunk(i, e, nil, nil))
 		}
 	}
 	return out
 }
 
-func (w *completionWriter) chunk(index int, text string, finish *string) any {
+func (w *completionWriter) chunk(index int, text string, lps []engine.TokenLogprob, finish *string) any {
 	c := w.base()
-	c.Choices = []openai.CompletionChoice{{Index: index, Text: text, FinishReason: finish}}
+	ch := openai.CompletionChoice{Index: index, Text: text, FinishReason: finish}
+	if w.logprobs && finish == nil {
+		off := w.offsets[index]
+		if off == nil {
+			off = &textOffsets{}
+			w.offsets[index] = off
+		}
+		ch.Logprobs = completionLogprobs(lps, off)
+	}
+	c.Choices = []openai.CompletionChoice{ch}
 	return c
 }
 
@@ -220,10 +242,14 @@ func (w *completionWriter) usageChunk(u openai.Usage) any {
 	return c
 }
 
-func (w *completionWriter) whole(texts, finishes []string, u openai.Usage) any {
+func (w *completionWriter) whole(choices []choiceResult, u openai.Usage) any {
 	c := w.base()
-	for i := range texts {
-		c.Choices = append(c.Choices, openai.CompletionChoice{Index: i, Text: w.echoFor(i) + texts[i], FinishReason: &finishes[i]})
+	for i := range choices {
+		ch := openai.CompletionChoice{Index: i, Text: w.echoFor(i) + choices[i].text, FinishReason: &choices[i].finish}
+		if w.logprobs {
+			ch.Logprobs = completionLogprobs(choices[i].logprobs, &textOffsets{})
+		}
+		c.Choices = append(c.Choices, ch)
 	}
 	c.Usage = &u
 	return c
@@ -257,6 +283,7 @@ func (t *usageTotal) add(index int, u engine.Usage) {
 func (s *Server) whole(c *gin.Context, st engine.Stream, n, perPrompt int, start time.Time, promptParam string, w responseWriter) {
 	texts := make([]strings.Builder, n)
 	finishes := make([]string, n)
+	lps := make([][]engine.TokenLogprob, n)
 	usage := usageTotal{perPrompt: perPrompt}
 	first := true
 	for {
@@ -281,14 +308,15 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n, perPrompt int, start
 			continue
 		}
 		texts[ev.Index].WriteString(ev.Text)
+		lps[ev.Index] = append(lps[ev.Index], ev.Logprobs...)
 	}
-	out := make([]string, n)
+	out := make([]choiceResult, n)
 	for i := range texts {
-		out[i] = texts[i].String()
+		out[i] = choiceResult{text: texts[i].String(), finish: finishes[i], logprobs: lps[i]}
 	}
 	c.Set(ctxKeyUsage, usage.Usage)
 	c.Set(ctxKeyFinish, strings.Join(finishes, ","))
-	body, err := openai.Marshal(w.whole(out, finishes, usage.Usage))
+	body, err := openai.Marshal(w.whole(out, usage.Usage))
 	if err != nil {
 		writeError(c, openai.Internal("encoding the response failed"))
 		return
@@ -331,11 +359,11 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, n, perPrompt int, star
 			finish := string(ev.Finish)
 			usage.add(ev.Index, ev.Usage)
 			finishes = append(finishes, finish)
-			if sse.Data(w.chunk(ev.Index, "", &finish)) != nil {
+			if sse.Data(w.chunk(ev.Index, "", nil, &finish)) != nil {
 				return
 			}
-		case ev.Text != "":
-			if err := sse.Data(w.chunk(ev.Index, ev.Text, nil)); err != nil {
+		case ev.Text != "" || len(ev.Logprobs) > 0:
+			if err := sse.Data(w.chunk(ev.Index, ev.Text, ev.Logprobs, nil)); err != nil {
 				return // the client is gone; returning cancels the generation
 			}
 		}
