@@ -268,6 +268,29 @@ func TestOpenAPIConformance(t *testing.T) {
 			t.Fatalf("first chunk %v", chunks[0])
 		}
 	})
+	t.Run("completion logprobs", func(t *testing.T) {
+		c.t = t
+		body := `{"model":"stories260K","prompt":"Once upon a time","max_tokens":8,"temperature":0,"logprobs":3,"logit_bias":{"229":50}`
+		out := c.expect(200, "POST", "/v1/completions", body+`}`, true)
+		if out["choices"].([]any)[0].(map[string]any)["logprobs"] == nil {
+			t.Fatalf("no logprobs: %v", out)
+		}
+		c.checkStream("/v1/completions", body+`,"stream":true}`, "CompletionChunk")
+	})
+	t.Run("chat logprobs and json_schema", func(t *testing.T) {
+		c.t = t
+		body := `{"model":"stories-chat","messages":[{"role":"user","content":"Yes or no?"}],"max_tokens":32,"logprobs":true,"top_logprobs":2,` +
+			`"response_format":{"type":"json_schema","json_schema":{"name":"yes_no","schema":{"type":"object","properties":{"yes":{"type":"boolean"}},"required":["yes"]},"strict":true}}`
+		out := c.expect(200, "POST", "/v1/chat/completions", body+`}`, true)
+		if out["choices"].([]any)[0].(map[string]any)["logprobs"] == nil {
+			t.Fatalf("no logprobs: %v", out)
+		}
+		chunks := c.checkStream("/v1/chat/completions", body+`,"stream":true}`, "ChatCompletionChunk")
+		if len(chunks) < 3 || chunks[1]["choices"].([]any)[0].(map[string]any)["logprobs"] == nil {
+			t.Fatalf("chunks %v", chunks)
+		}
+		c.expect(200, "POST", "/v1/chat/completions", `{"model":"stories-chat","messages":[{"role":"user","content":"x"}],"max_tokens":4,"response_format":{"type":"json_object"}}`, true)
+	})
 	t.Run("apply-template", func(t *testing.T) {
 		c.t = t
 		out := c.expect(200, "POST", "/apply-template", `{"model":"stories-chat","messages":[{"role":"user","content":"hi"}]}`, true)
@@ -300,6 +323,10 @@ func TestOpenAPIConformance(t *testing.T) {
 			{"no chat template", "/v1/chat/completions", `{"model":"stories260K","messages":[{"role":"user","content":"hi"}]}`, true, 400, "chat_template_missing"},
 			{"tokenize without model", "/tokenize", `{"content":"x"}`, false, 400, "missing_required_parameter"},
 			{"detokenize unknown model", "/detokenize", `{"model":"no-such-model","tokens":[1]}`, true, 404, "model_not_found"},
+			{"top_logprobs above 20", "/v1/chat/completions", `{"model":"stories-chat","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21}`, false, 400, "invalid_value"},
+			{"legacy logprobs above 5", "/v1/completions", `{"model":"stories260K","prompt":"x","logprobs":6}`, false, 400, "invalid_value"},
+			{"schema the converter rejects", "/v1/chat/completions", `{"model":"stories-chat","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"wizard"}}}}`, true, 400, "invalid_value"},
+			{"json_schema without its object", "/v1/chat/completions", `{"model":"stories-chat","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}}`, false, 400, "missing_required_parameter"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				c.t = t
@@ -324,6 +351,9 @@ func TestOpenAPICatchesDrift(t *testing.T) {
 		"Usage":                 `{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2,"prompt_tokens_details":{}}`,
 		"ChatCompletionRequest": `{"model":"m","messages":[{"role":"user"}]}`,
 		"CompletionRequest":     `{"model":"m","prompt":"p","top_k":-1}`,
+		"ChatLogprobs":          `{"content":[{"token":"a","logprob":0.5,"bytes":[97],"top_logprobs":[]}],"refusal":null}`,
+		"CompletionLogprobs":    `{"tokens":["a"],"token_logprobs":[-1],"top_logprobs":[{"a":-1}]}`,
+		"ResponseFormat":        `{"type":"json_schema","json_schema":{"name":"a b"}}`,
 	} {
 		var v any
 		if err := json.Unmarshal([]byte(bad), &v); err != nil {
