@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -31,6 +32,11 @@ type Config struct {
 type Server struct {
 	Addr         string `yaml:"addr"`
 	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+	// DrainTimeout is how long a shutdown lets in-flight requests finish.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+	// Metrics serves GET /metrics: "public" (no key needed), "admin"
+	// (an admin-scope key once keys are configured) or "off".
+	Metrics string `yaml:"metrics"`
 }
 
 // ModelOpts are the load settings applied to every model.
@@ -54,7 +60,7 @@ type ModelOpts struct {
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Server:    Server{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20},
+		Server:    Server{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, DrainTimeout: Duration(30 * time.Second), Metrics: "public"},
 		ModelsDir: "./models",
 	}
 }
@@ -94,6 +100,8 @@ func (c *Config) Validate() error {
 	}
 	check(c.Server.Addr != "", "server.addr must not be empty")
 	check(c.Server.MaxBodyBytes > 0, "server.max_body_bytes must be positive")
+	check(c.Server.DrainTimeout > 0, "server.drain_timeout must be positive")
+	check(c.Server.Metrics == "public" || c.Server.Metrics == "admin" || c.Server.Metrics == "off", "server.metrics must be public, admin or off")
 	errs = append(errs, c.Defaults.validate("defaults.")...)
 	errs = append(errs, c.Cache.validate()...)
 	errs = append(errs, validateModels(c.Models)...)

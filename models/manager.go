@@ -26,6 +26,12 @@ type MemoryReporter interface {
 	MemoryBytes() int64
 }
 
+// Occupancy is implemented by engines that can say how busy their slots
+// are.
+type Occupancy interface {
+	Occupancy() (busy, queued int)
+}
+
 // NotFoundError is returned for a name the registry does not know.
 type NotFoundError struct{ ID string }
 
@@ -73,6 +79,8 @@ type Options struct {
 	// OnEvict, if set, is called (without locks) when a model unloads,
 	// with the reason: lru, ttl, idle, admin, reload, removed or shutdown.
 	OnEvict func(id, reason string)
+	// OnLoad, if set, is called (without locks) when a load ends.
+	OnLoad func(id string, d time.Duration, err error)
 }
 
 const maxRetryBackoff = time.Minute
@@ -563,6 +571,9 @@ func (m *Manager) load(e *entry, spec Spec, prior []chan struct{}) {
 	}
 	m.kickLocked()
 	m.mu.Unlock()
+	if m.opt.OnLoad != nil {
+		m.opt.OnLoad(e.id, time.Since(start), err)
+	}
 	if err == nil && closed {
 		eng.Close()
 	}
@@ -681,6 +692,9 @@ type Status struct {
 	RetryAfter  time.Duration
 	Retiring    string // why it unloads once idle, if it does
 	LoadStarted time.Time
+	SlotsBusy   int // of a loaded model whose engine reports it
+	SlotsTotal  int
+	Queued      int // requests waiting for a slot
 }
 
 // List returns every known model, sorted by id.
@@ -716,6 +730,12 @@ func (m *Manager) statusLocked(id string) Status {
 	if e := m.entries[id]; e != nil {
 		st.State, st.Leases, st.LastUsed, st.Progress, st.Retiring = e.state.String(), e.leases, e.lastUsed, e.progress, e.retiring
 		st.LoadedAt, st.Memory, st.LoadStarted = e.loadedAt, e.actual, e.loadStarted
+		if e.state == stateLoaded {
+			st.SlotsTotal = e.eng.Info().Parallel
+			if o, ok := e.eng.(Occupancy); ok {
+				st.SlotsBusy, st.Queued = o.Occupancy()
+			}
+		}
 	}
 	for _, w := range m.queue {
 		if w.id == id {

@@ -80,12 +80,17 @@ func (s *Server) generate(c *gin.Context, g generation) {
 	c.Set(ctxKeyModel, g.model)
 	ctx, cancel := context.WithCancel(c.Request.Context())
 	defer cancel() // ends every sequence of the request when the handler returns
+	arrived := time.Now()
 	lease, err := s.models.Acquire(ctx, g.model)
 	if err != nil {
 		writeError(c, apiError(err, g.promptParam))
 		return
 	}
 	defer lease.Release()
+	c.Set(ctxKeyModelID, lease.ID())
+	s.cfg.Metrics.QueueWait(lease.ID(), time.Since(arrived))
+	s.cfg.Metrics.InFlight(lease.ID(), 1)
+	defer s.cfg.Metrics.InFlight(lease.ID(), -1)
 	eng := lease.Engine()
 	ereq, apiErr := engineRequest(withModelDefaults(g.sampling, lease.Spec().Sampling), eng.Info(), g.defaultMax)
 	if apiErr != nil {
@@ -295,7 +300,7 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n, perPrompt int, start
 			err = ev.Err
 		}
 		if err != nil {
-			writeError(c, apiError(err, promptParam))
+			writeError(c, apiError(shutdownCause(c.Request.Context(), err), promptParam))
 			return
 		}
 		if first {
@@ -334,10 +339,11 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, n, perPrompt int, star
 		err = ev.Err
 	}
 	if err != nil {
-		writeError(c, apiError(err, promptParam))
+		writeError(c, apiError(shutdownCause(ctx, err), promptParam))
 		return
 	}
 	c.Set(ctxKeyTTFT, time.Since(start))
+	model, last := c.GetString(ctxKeyModelID), time.Now()
 	openai.SetHeaders(c.Writer.Header())
 	c.Status(http.StatusOK)
 	sse := openai.NewSSE(c.Writer)
@@ -366,6 +372,9 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, n, perPrompt int, star
 			if err := sse.Data(w.chunk(ev.Index, ev.Text, ev.Logprobs, nil)); err != nil {
 				return // the client is gone; returning cancels the generation
 			}
+			now := time.Now()
+			s.cfg.Metrics.InterToken(model, now.Sub(last))
+			last = now
 		}
 		ev, err = st.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -373,6 +382,7 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, n, perPrompt int, star
 		}
 		if err != nil {
 			// The request's context ended: the engine frees the sequences.
+			err = shutdownCause(ctx, err)
 			e := apiError(err, promptParam)
 			c.Set(ctxKeyError, e)
 			if !errors.Is(err, context.Canceled) {

@@ -23,6 +23,10 @@ const (
 	ctxKeyUsage     = "llamagate.usage"
 	ctxKeyFinish    = "llamagate.finish"
 	ctxKeyTTFT      = "llamagate.ttft"
+	// ctxKeyModelID is the id of the model a request was served by (never
+	// an alias or an unknown name), the only model label of metrics.
+	ctxKeyModelID = "llamagate.model_id"
+	ctxKeyKeyID   = "llamagate.key_id"
 )
 
 func newID(prefix string) string {
@@ -70,7 +74,34 @@ func (s *Server) accessLog(c *gin.Context) {
 	if e, ok := c.Get(ctxKeyError); ok {
 		attrs = append(attrs, slog.String("error", e.(*openai.Error).Message))
 	}
+	if k := c.GetString(ctxKeyKeyID); k != "" {
+		attrs = append(attrs, slog.String("key_id", k))
+	}
 	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
+	s.record(c, time.Since(start))
+}
+
+// record adds the request to the metrics.
+func (s *Server) record(c *gin.Context, total time.Duration) {
+	m := s.cfg.Metrics
+	if m == nil {
+		return
+	}
+	model, key := c.GetString(ctxKeyModelID), c.GetString(ctxKeyKeyID)
+	if key == "" {
+		key = "none"
+	}
+	m.Request(c.FullPath(), model, key, c.Writer.Status())
+	if u, ok := c.Get(ctxKeyUsage); ok && model != "" {
+		u := u.(openai.Usage)
+		ttft, _ := c.Get(ctxKeyTTFT)
+		d, _ := ttft.(time.Duration)
+		cached := 0
+		if u.PromptTokensDetails != nil {
+			cached = u.PromptTokensDetails.CachedTokens
+		}
+		m.Generation(model, key, u.PromptTokens, u.CompletionTokens, cached, d, total)
+	}
 }
 
 // recovery turns a panic in a handler into a 500 with the OpenAI envelope

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/llamagate/llamagate/metrics"
 	"github.com/llamagate/llamagate/models"
 	"github.com/llamagate/llamagate/openai"
 )
@@ -19,6 +20,11 @@ type Config struct {
 	MaxBodyBytes int64 // default 8 MiB
 	Fingerprint  string
 	Logger       *slog.Logger
+	// Metrics, if set, records request metrics and serves GET /metrics.
+	Metrics *metrics.Metrics
+	// Ready reports readiness for GET /health/ready; nil means ready. A
+	// false answer carries the reason.
+	Ready func() (bool, string)
 }
 
 // Server holds what the handlers need.
@@ -54,6 +60,11 @@ func New(cfg Config, m *models.Manager) http.Handler {
 			Message: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
 	r.GET("/health", s.health)
+	r.GET("/health/ready", s.ready)
+	if cfg.Metrics != nil {
+		h := cfg.Metrics.Handler()
+		r.GET("/metrics", func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) })
+	}
 	r.POST("/tokenize", s.tokenize)
 	r.POST("/detokenize", s.detokenize)
 	r.POST("/apply-template", s.applyTemplate)
@@ -68,6 +79,20 @@ func New(cfg Config, m *models.Manager) http.Handler {
 	return r
 }
 
+// health is liveness: the process serves HTTP.
 func (s *Server) health(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// ready is readiness: 503 while starting, draining, or when a pinned model
+// failed to load, so a load balancer sends traffic elsewhere.
+func (s *Server) ready(c *gin.Context) {
+	if s.cfg.Ready != nil {
+		if ok, why := s.cfg.Ready(); !ok {
+			c.Header("Retry-After", "1")
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not_ready", "reason": why})
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }

@@ -479,6 +479,14 @@ func kvBytes(model *C.struct_llama_model, nCtx int) int64 {
 	return int64(nCtx) * perCell * 2
 }
 
+// Occupancy returns the slots serving a sequence and the requests waiting
+// for one.
+func (m *Model) Occupancy() (busy, queued int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.occupied, len(m.waiting)
+}
+
 // MemoryBytes returns the memory the loaded model holds: its weights and
 // its KV cache (compute buffers are not counted).
 func (m *Model) MemoryBytes() int64 { return m.memBytes }

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/llamagate/llamagate/backends/llamacpp"
 	"github.com/llamagate/llamagate/config"
 	"github.com/llamagate/llamagate/engine"
+	"github.com/llamagate/llamagate/metrics"
 	"github.com/llamagate/llamagate/models"
 	"github.com/llamagate/llamagate/router"
 )
@@ -142,12 +144,19 @@ func run(ctx context.Context, args []string, h hooks) error {
 		MaxWait:      cfg.Cache.MaxWait.Std(),
 		RetryBackoff: cfg.Cache.LoadRetryBackoff.Std(),
 	}
+	var met *metrics.Metrics
+	if cfg.Server.Metrics != "off" {
+		met = metrics.New()
+	}
+	opts.OnLoad = met.Load
+	opts.OnEvict = func(id, reason string) { met.Unload(id, reason) }
 	log.Info("model cache", "max_loaded_models", max(opts.MaxLoaded, 0), "memory_budget", opts.MemoryBudget)
 	mgr := models.NewManager(specs, opts)
 	defer mgr.Close()
-	if err := mgr.Start(ctx); err != nil {
-		log.Error("a pinned model failed to load", "err", err)
-	}
+	met.Register(metrics.NewModelCollector(func() []metrics.ModelState { return modelStates(mgr) }))
+
+	var health readiness
+	health.set(false, "starting: loading pinned models")
 	// Registered before serving, so a SIGHUP never hits the default action
 	// (exit) once the gateway is up.
 	hup := make(chan os.Signal, 1)
@@ -163,11 +172,17 @@ func run(ctx context.Context, args []string, h hooks) error {
 		return buildSpecs(c, log)
 	}, mgr, log, h.reloaded)
 
-	handler := router.New(router.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log}, mgr)
+	handler := router.New(router.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Metrics: met, Ready: health.get}, mgr)
+	// Handlers' contexts derive from base; cancelling it with
+	// router.ErrShuttingDown ends what is left after the drain timeout with
+	// an error event instead of a cut connection.
+	base, cancelBase := context.WithCancelCause(context.Background())
+	defer cancelBase(nil)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
 		// No WriteTimeout: it would cut long streams.
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
@@ -181,18 +196,83 @@ func run(ctx context.Context, args []string, h hooks) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Pinned models load while the server already answers /health (and
+	// /health/ready says 503 until they are in).
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			log.Error("a pinned model failed to load", "err", err)
+			health.set(false, "a pinned model failed to load: "+err.Error())
+			return
+		}
+		health.set(true, "")
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return drain(srv, cancelBase, &health, cfg.Server.DrainTimeout.Std(), log)
+}
+
+// drain stops accepting connections, marks the gateway not ready, and lets
+// in-flight requests finish for up to timeout; what is still running then
+// ends with a server_shutting_down error event. The models are unloaded by
+// the caller's deferred Close.
+func drain(srv *http.Server, cancelBase context.CancelCauseFunc, health *readiness, timeout time.Duration, log *slog.Logger) error {
+	health.set(false, "draining: shutting down")
+	log.Info("shutting down: finishing in-flight requests", "drain_timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := srv.Shutdown(ctx)
+	if err == nil {
+		log.Info("all requests finished")
+		return nil
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	log.Warn("drain timeout: ending the requests still running")
+	cancelBase(router.ErrShuttingDown)
+	// Cancelled handlers write their error event and return at the next
+	// token; give them a moment, then close what is left.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if srv.Shutdown(ctx2) != nil {
+		srv.Close()
+	}
 	return nil
+}
+
+// readiness is what /health/ready reports.
+type readiness struct {
+	mu     sync.Mutex
+	ok     bool
+	reason string
+}
+
+func (r *readiness) set(ok bool, reason string) {
+	r.mu.Lock()
+	r.ok, r.reason = ok, reason
+	r.mu.Unlock()
+}
+
+func (r *readiness) get() (bool, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ok, r.reason
+}
+
+// modelStates snapshots the cache for the metrics.
+func modelStates(mgr *models.Manager) []metrics.ModelState {
+	list := mgr.List()
+	out := make([]metrics.ModelState, 0, len(list))
+	for _, st := range list {
+		out = append(out, metrics.ModelState{
+			ID: st.Spec.ID, State: st.State, Memory: st.Memory, Estimate: st.Spec.Meta.Estimate,
+			SlotsBusy: st.SlotsBusy, SlotsTotal: st.SlotsTotal, Queued: st.Queued, Waiting: st.Waiting,
+		})
+	}
+	return out
 }
 
 // loadConfig reads the config file, if any, and applies the flags given on
