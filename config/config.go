@@ -18,6 +18,7 @@ type Config struct {
 	Server    Server    `yaml:"server"`
 	ModelsDir string    `yaml:"models_dir"`
 	Defaults  ModelOpts `yaml:"defaults"`
+	Auth      Auth      `yaml:"auth"`
 }
 
 // Server holds the HTTP server settings.
@@ -95,5 +96,6 @@ func (c *Config) Validate() error {
 	check(!d.KVOvercommit || (d.KVUnified != nil && *d.KVUnified), "defaults.kv_overcommit needs kv_unified: true")
 	check(d.QueueSize >= 0 && d.QueueSize <= 1<<16, "defaults.queue_size must be between 0 and 65536")
 	check(d.PrefillBudget >= 0 && d.PrefillBudget <= 1<<16, "defaults.prefill_budget must be between 0 and 65536")
+	errs = append(errs, c.Auth.validate()...)
 	return errors.Join(errs...)
 }
