@@ -22,6 +22,7 @@ type Config struct {
 	Defaults  ModelOpts `yaml:"defaults"`
 	Cache     Cache     `yaml:"cache"`
 	Models    []Model   `yaml:"models"`
+	Auth      Auth      `yaml:"auth"`
 
 	// Dir is the folder of the file the configuration came from; relative
 	// model paths are resolved against it. Empty: the working directory.
@@ -105,6 +106,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Defaults.validate("defaults.")...)
 	errs = append(errs, c.Cache.validate()...)
 	errs = append(errs, validateModels(c.Models)...)
+	errs = append(errs, c.Auth.validate()...)
 	return errors.Join(errs...)
 }
 

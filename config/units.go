@@ -17,6 +17,9 @@ type Duration time.Duration
 // UnmarshalYAML parses a Go duration string; -1 is accepted as "never"
 // where a field documents it.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a duration must be a string like \"5m\"", n.Line)
+	}
 	s := strings.TrimSpace(n.Value)
 	if s == "-1" {
 		*d = Duration(-1)
@@ -44,6 +47,12 @@ func (d Duration) MarshalYAML() (any, error) {
 
 // Std returns the duration as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// D is Std (short form used by the auth settings).
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String writes the duration as it is read.
+func (d Duration) String() string { return time.Duration(d).String() }
 
 // Size is a byte count written as a number of bytes or with a unit: "8GiB",
 // "512MiB", "2GB". A percentage ("80%") is kept as a fraction of the
