@@ -35,6 +35,15 @@ type Server struct {
 	MaxBodyBytes int64  `yaml:"max_body_bytes"`
 	// DrainTimeout is how long a shutdown lets in-flight requests finish.
 	DrainTimeout Duration `yaml:"drain_timeout"`
+	// RequestTimeout is a request's default total deadline (0: none).
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// TTFTTimeout bounds the wait for the first token once the model is
+	// loaded (slot queue + prefill); StallTimeout the gap between tokens.
+	TTFTTimeout  Duration `yaml:"ttft_timeout"`
+	StallTimeout Duration `yaml:"stall_timeout"`
+	// KeepAlive is the interval of SSE ping comments while a streaming
+	// request waits (0: none).
+	KeepAlive Duration `yaml:"keepalive_interval"`
 	// Metrics serves GET /metrics: "public" (no key needed), "admin"
 	// (an admin-scope key once keys are configured) or "off".
 	Metrics string `yaml:"metrics"`
@@ -61,7 +70,9 @@ type ModelOpts struct {
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Server:    Server{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, DrainTimeout: Duration(30 * time.Second), Metrics: "public"},
+		Server: Server{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, DrainTimeout: Duration(30 * time.Second), Metrics: "public",
+			RequestTimeout: Duration(10 * time.Minute), TTFTTimeout: Duration(2 * time.Minute), StallTimeout: Duration(time.Minute),
+			KeepAlive: Duration(15 * time.Second)},
 		ModelsDir: "./models",
 	}
 }
@@ -102,6 +113,8 @@ func (c *Config) Validate() error {
 	check(c.Server.Addr != "", "server.addr must not be empty")
 	check(c.Server.MaxBodyBytes > 0, "server.max_body_bytes must be positive")
 	check(c.Server.DrainTimeout > 0, "server.drain_timeout must be positive")
+	check(c.Server.RequestTimeout >= 0 && c.Server.TTFTTimeout >= 0 && c.Server.StallTimeout >= 0 && c.Server.KeepAlive >= 0,
+		"server timeouts and keepalive_interval must not be negative (0 turns them off)")
 	check(c.Server.Metrics == "public" || c.Server.Metrics == "admin" || c.Server.Metrics == "off", "server.metrics must be public, admin or off")
 	errs = append(errs, c.Defaults.validate("defaults.")...)
 	errs = append(errs, c.Cache.validate()...)

@@ -159,7 +159,7 @@ func (s *Server) applyTemplate(c *gin.Context) {
 		return
 	}
 	c.Set(ctxKeyModel, req.Model)
-	lease, err := s.models.Acquire(c.Request.Context(), req.Model)
+	lease, err := s.acquireFor(c, req.Model)
 	if err != nil {
 		writeError(c, apiError(err, "messages"))
 		return

@@ -74,16 +74,47 @@ type generation struct {
 	writer  func(id string, created int64, perPrompt int) responseWriter
 }
 
-// generate runs a request on its model: lease, prompts, engine, and the
-// response as one body or as a stream.
+// generate runs a request on its model: key checks, deadline, lease,
+// prompts, rate limits, engine, and the response as one body or as a
+// stream.
 func (s *Server) generate(c *gin.Context, g generation) {
 	c.Set(ctxKeyModel, g.model)
-	ctx, cancel := context.WithCancel(c.Request.Context())
+	id, known := s.models.Resolve(g.model)
+	if !known || !allowsModel(c, id, g.model) {
+		writeError(c, openai.ModelNotFound(g.model))
+		return
+	}
+	timeout, apiErr := s.requestTimeout(c)
+	if apiErr != nil {
+		writeError(c, apiErr)
+		return
+	}
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeoutCause(c.Request.Context(), timeout, &timeoutError{what: "total", d: timeout})
+	} else {
+		ctx, cancel = context.WithCancel(c.Request.Context())
+	}
 	defer cancel() // ends every sequence of the request when the handler returns
+	var p *pinger
+	if g.stream {
+		p = &pinger{c: c, every: s.cfg.KeepAlive}
+	}
+	fail := func(e *openai.Error) {
+		if p != nil && p.started {
+			c.Set(ctxKeyError, e)
+			_ = p.sse.Data(e.Body())
+			return
+		}
+		writeError(c, e)
+	}
 	arrived := time.Now()
-	lease, err := s.models.Acquire(ctx, g.model)
+	var lease *models.Lease
+	var err error
+	p.wait(func() { lease, err = s.models.Acquire(ctx, g.model) })
 	if err != nil {
-		writeError(c, apiError(err, g.promptParam))
+		fail(apiError(requestCause(ctx, err), g.promptParam))
 		return
 	}
 	defer lease.Release()
@@ -92,23 +123,36 @@ func (s *Server) generate(c *gin.Context, g generation) {
 	s.cfg.Metrics.InFlight(lease.ID(), 1)
 	defer s.cfg.Metrics.InFlight(lease.ID(), -1)
 	eng := lease.Engine()
-	ereq, apiErr := engineRequest(withModelDefaults(g.sampling, lease.Spec().Sampling), eng.Info(), g.defaultMax)
+	info := eng.Info()
+	ereq, apiErr := engineRequest(withModelDefaults(g.sampling, lease.Spec().Sampling), info, g.defaultMax)
 	if apiErr != nil {
-		writeError(c, apiErr)
+		fail(apiErr)
 		return
 	}
 	inputs, apiErr := g.prompts(lease)
 	if apiErr != nil {
-		writeError(c, apiErr)
+		fail(apiErr)
 		return
 	}
+	ticket, apiErr := s.admit(c, lease.ID(), g.model, reservation(eng, inputs, ereq, info))
+	if apiErr != nil {
+		fail(apiErr)
+		return
+	}
+	defer func() {
+		used := 0
+		if u, ok := c.Get(ctxKeyUsage); ok {
+			used = u.(openai.Usage).TotalTokens
+		}
+		ticket.Settle(used)
+	}()
 	start := time.Now()
 	streams := make([]engine.Stream, len(inputs))
 	for i, in := range inputs {
 		r := ereq
 		r.Prompt, r.PromptTokens = in.text, in.tokens
 		if streams[i], err = eng.Generate(ctx, r); err != nil {
-			writeError(c, apiError(err, g.promptParam))
+			fail(apiError(err, g.promptParam))
 			return
 		}
 	}
@@ -119,10 +163,30 @@ func (s *Server) generate(c *gin.Context, g generation) {
 	total := len(inputs) * ereq.N
 	w := g.writer(newID(""), start.Unix(), ereq.N)
 	if g.stream {
-		s.stream(c, stream, total, ereq.N, start, g.includeUsage, g.promptParam, w)
+		s.stream(c, ctx, p, stream, total, ereq.N, arrived, g.includeUsage, g.promptParam, w)
 	} else {
-		s.whole(c, stream, total, ereq.N, start, g.promptParam, w)
+		s.whole(c, ctx, stream, total, ereq.N, arrived, g.promptParam, w)
 	}
+}
+
+// reservation is what a request may cost against tokens per minute: its
+// prompt tokens and the most it may generate, for every choice.
+func reservation(eng engine.Engine, inputs []promptInput, r engine.Request, info engine.ModelInfo) int {
+	total := 0
+	for _, in := range inputs {
+		n := len(in.tokens)
+		if in.tokens == nil {
+			if toks, err := eng.Tokenize(in.text, true); err == nil {
+				n = len(toks)
+			}
+		}
+		out := r.MaxTokens
+		if out <= 0 {
+			out = max(info.CtxSize-n, 0)
+		}
+		total += n + out*max(r.N, 1)
+	}
+	return total
 }
 
 // engineRequest maps the shared sampling parameters onto an engine request,
@@ -285,14 +349,18 @@ func (t *usageTotal) add(index int, u engine.Usage) {
 }
 
 // whole collects a generation and answers with one JSON body.
-func (s *Server) whole(c *gin.Context, st engine.Stream, n, perPrompt int, start time.Time, promptParam string, w responseWriter) {
+func (s *Server) whole(c *gin.Context, ctx context.Context, st engine.Stream, n, perPrompt int, start time.Time, promptParam string, w responseWriter) {
 	texts := make([]strings.Builder, n)
 	finishes := make([]string, n)
 	lps := make([][]engine.TokenLogprob, n)
 	usage := usageTotal{perPrompt: perPrompt}
 	first := true
 	for {
-		ev, err := st.Next(c.Request.Context())
+		limit, what := s.cfg.StallTimeout, "stall"
+		if first {
+			limit, what = s.cfg.TTFTTimeout, "first token"
+		}
+		ev, err := nextWithin(ctx, st, limit, what)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -300,7 +368,7 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n, perPrompt int, start
 			err = ev.Err
 		}
 		if err != nil {
-			writeError(c, apiError(shutdownCause(c.Request.Context(), err), promptParam))
+			writeError(c, apiError(requestCause(ctx, err), promptParam))
 			return
 		}
 		if first {
@@ -332,21 +400,26 @@ func (s *Server) whole(c *gin.Context, st engine.Stream, n, perPrompt int, start
 // stream sends a generation as server-sent events. The status line waits
 // for the first event, so a request that fails before producing anything
 // still gets a proper HTTP error status.
-func (s *Server) stream(c *gin.Context, st engine.Stream, n, perPrompt int, start time.Time, includeUsage bool, promptParam string, w responseWriter) {
-	ctx := c.Request.Context()
-	ev, err := st.Next(ctx)
+func (s *Server) stream(c *gin.Context, ctx context.Context, p *pinger, st engine.Stream, n, perPrompt int, start time.Time, includeUsage bool, promptParam string, w responseWriter) {
+	var ev engine.Event
+	var err error
+	p.wait(func() { ev, err = nextWithin(ctx, st, s.cfg.TTFTTimeout, "first token") })
 	if err == nil && ev.Err != nil {
 		err = ev.Err
 	}
 	if err != nil {
-		writeError(c, apiError(shutdownCause(ctx, err), promptParam))
+		e := apiError(requestCause(ctx, err), promptParam)
+		if p.started {
+			c.Set(ctxKeyError, e)
+			_ = p.sse.Data(e.Body())
+			return
+		}
+		writeError(c, e)
 		return
 	}
 	c.Set(ctxKeyTTFT, time.Since(start))
 	model, last := c.GetString(ctxKeyModelID), time.Now()
-	openai.SetHeaders(c.Writer.Header())
-	c.Status(http.StatusOK)
-	sse := openai.NewSSE(c.Writer)
+	sse := p.begin()
 	for _, chunk := range w.begin(n) {
 		if sse.Data(chunk) != nil {
 			return
@@ -376,13 +449,14 @@ func (s *Server) stream(c *gin.Context, st engine.Stream, n, perPrompt int, star
 			s.cfg.Metrics.InterToken(model, now.Sub(last))
 			last = now
 		}
-		ev, err = st.Next(ctx)
+		ev, err = nextWithin(ctx, st, s.cfg.StallTimeout, "stall")
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			// The request's context ended: the engine frees the sequences.
-			err = shutdownCause(ctx, err)
+			// The request's context ended (client gone, deadline, shutdown):
+			// returning cancels it and the engine frees the sequences.
+			err = requestCause(ctx, err)
 			e := apiError(err, promptParam)
 			c.Set(ctxKeyError, e)
 			if !errors.Is(err, context.Canceled) {

@@ -21,16 +21,6 @@ const statusClientClosed = 499
 // still running when its drain timeout ends.
 var ErrShuttingDown = errors.New("the server is shutting down")
 
-// shutdownCause returns ErrShuttingDown instead of err when the request's
-// context was cancelled by the server's shutdown, so the client gets a
-// clear error rather than a cut connection.
-func shutdownCause(ctx context.Context, err error) error {
-	if cause := context.Cause(ctx); errors.Is(cause, ErrShuttingDown) {
-		return cause
-	}
-	return err
-}
-
 // apiError maps any error of the request path to its OpenAI error. This is
 // the only place that decides statuses.
 func apiError(err error, promptParam string) *openai.Error {
@@ -41,6 +31,7 @@ func apiError(err error, promptParam string) *openai.Error {
 		ire *engine.InvalidRequestError
 		le  *models.LoadError
 		ce  *models.CapacityError
+		te  *timeoutError
 	)
 	switch {
 	case errors.As(err, &oe):
@@ -55,6 +46,8 @@ func apiError(err error, promptParam string) *openai.Error {
 			param = promptParam
 		}
 		return openai.InvalidParam(param, "invalid_value", "%s", ire.Message)
+	case errors.As(err, &te):
+		return &openai.Error{Status: http.StatusGatewayTimeout, Type: openai.TypeTimeout, Code: "timeout", Message: te.Error()}
 	case errors.Is(err, ErrShuttingDown):
 		return openai.Overloaded("server_shutting_down", "the server is shutting down and could not finish this request; retry")
 	case errors.Is(err, engine.ErrOverloaded):

@@ -45,7 +45,9 @@ func (s *Server) listModels(c *gin.Context) {
 		Data   []modelView `json:"data"`
 	}{Object: "list", Data: []modelView{}}
 	for _, st := range s.models.List() {
-		list.Data = append(list.Data, modelEntry(st))
+		if allowsModel(c, st.Spec.ID, st.Spec.ID) {
+			list.Data = append(list.Data, modelEntry(st))
+		}
 	}
 	c.JSON(http.StatusOK, list)
 }
@@ -53,7 +55,7 @@ func (s *Server) listModels(c *gin.Context) {
 func (s *Server) getModel(c *gin.Context) {
 	id := strings.TrimPrefix(c.Param("id"), "/")
 	st, ok := s.models.Get(id)
-	if !ok {
+	if !ok || !allowsModel(c, st.Spec.ID, id) {
 		writeError(c, openai.ModelNotFound(id))
 		return
 	}

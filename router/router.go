@@ -7,12 +7,15 @@ package router
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/llamagate/llamagate/auth"
 	"github.com/llamagate/llamagate/metrics"
 	"github.com/llamagate/llamagate/models"
 	"github.com/llamagate/llamagate/openai"
+	"github.com/llamagate/llamagate/ratelimit"
 )
 
 // Config holds the router's settings. Zero values mean the defaults.
@@ -22,6 +25,19 @@ type Config struct {
 	Logger       *slog.Logger
 	// Metrics, if set, records request metrics and serves GET /metrics.
 	Metrics *metrics.Metrics
+	// Keys, if set, requires API keys (see router/auth.go); nil: open.
+	Keys *auth.Keyring
+	// Limiter applies the keys' rate limits; nil: none.
+	Limiter *ratelimit.Limiter
+	// MetricsScope guards GET /metrics: "public" or "admin".
+	MetricsScope string
+	// RequestTimeout is a request's default total deadline (0: none);
+	// TTFTTimeout bounds the wait for the first token and StallTimeout
+	// the gap between two tokens (0: none).
+	RequestTimeout, TTFTTimeout, StallTimeout time.Duration
+	// KeepAlive is the interval of SSE ping comments while a streaming
+	// request waits for its model or its first token (0: none).
+	KeepAlive time.Duration
 	// Ready reports readiness for GET /health/ready; nil means ready. A
 	// false answer carries the reason.
 	Ready func() (bool, string)
@@ -63,15 +79,21 @@ func New(cfg Config, m *models.Manager) http.Handler {
 	r.GET("/health/ready", s.ready)
 	if cfg.Metrics != nil {
 		h := cfg.Metrics.Handler()
-		r.GET("/metrics", func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) })
+		serve := func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+		if cfg.MetricsScope == "admin" {
+			r.GET("/metrics", s.authenticate(auth.ScopeAdmin), serve)
+		} else {
+			r.GET("/metrics", serve)
+		}
 	}
-	r.POST("/tokenize", s.tokenize)
-	r.POST("/detokenize", s.detokenize)
-	r.POST("/apply-template", s.applyTemplate)
-	admin := r.Group("/admin")
+	inference := s.authenticate(auth.ScopeInference)
+	r.POST("/tokenize", inference, s.tokenize)
+	r.POST("/detokenize", inference, s.detokenize)
+	r.POST("/apply-template", inference, s.applyTemplate)
+	admin := r.Group("/admin", s.authenticate(auth.ScopeAdmin))
 	admin.GET("/models", s.adminListModels)
 	admin.POST("/models/*path", s.adminModelAction)
-	v1 := r.Group("/v1")
+	v1 := r.Group("/v1", inference)
 	v1.GET("/models", s.listModels)
 	v1.GET("/models/*id", s.getModel)
 	v1.POST("/completions", s.completions)

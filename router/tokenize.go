@@ -24,7 +24,7 @@ func (s *Server) tokenize(c *gin.Context) {
 	if !s.decodeUtility(c, &req, &req.Model) {
 		return
 	}
-	lease, err := s.models.Acquire(c.Request.Context(), req.Model)
+	lease, err := s.acquireFor(c, req.Model)
 	if err != nil {
 		writeError(c, apiError(err, "content"))
 		return
@@ -56,7 +56,7 @@ func (s *Server) detokenize(c *gin.Context) {
 		writeError(c, openai.InvalidParam("tokens", "invalid_value", "at most %d tokens", maxDetokenize))
 		return
 	}
-	lease, err := s.models.Acquire(c.Request.Context(), req.Model)
+	lease, err := s.acquireFor(c, req.Model)
 	if err != nil {
 		writeError(c, apiError(err, "tokens"))
 		return

@@ -7,36 +7,53 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/llamagate/llamagate/auth"
 	"github.com/llamagate/llamagate/backends/llamacpp"
 	"github.com/llamagate/llamagate/config"
 	"github.com/llamagate/llamagate/engine"
 	"github.com/llamagate/llamagate/metrics"
 	"github.com/llamagate/llamagate/models"
+	"github.com/llamagate/llamagate/ratelimit"
 	"github.com/llamagate/llamagate/router"
 )
 
-func main() {
+func main() { os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, hooks{})) }
+
+// realMain runs a subcommand or the gateway and returns the exit status.
+// SIGINT and SIGTERM start a graceful drain; a drained exit is 0.
+func realMain(args []string, stdin io.Reader, stdout io.Writer, h hooks) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "hash-key":
+			return hashKey(stdin, stdout)
+		case "config":
+			return configCommand(args[1:], stdout)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], hooks{}); err != nil {
+	if err := run(ctx, args, h); err != nil {
 		fmt.Fprintln(os.Stderr, "llamagate:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 type flags struct {
 	addr, modelsDir, configPath, logLevel, logFormat string
 	threads, ctxSize, parallel                       int
-	demoIfEmpty                                      bool
+	demoIfEmpty, insecureNoAuth                      bool
 }
 
 func parseFlags(args []string) (flags, map[string]bool, error) {
@@ -51,10 +68,32 @@ func parseFlags(args []string) (flags, map[string]bool, error) {
 	fs.IntVar(&f.ctxSize, "ctx-size", 0, "context tokens per sequence (0: the model's trained context, at most 4096)")
 	fs.IntVar(&f.parallel, "parallel", 0, "sequences each model decodes together (0: 4)")
 	fs.BoolVar(&f.demoIfEmpty, "demo-model-if-empty", false, "write a small random-weight demo model when the models folder has none")
+	fs.BoolVar(&f.insecureNoAuth, "insecure-no-auth", false, "allow serving a non-loopback address with no API keys configured")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: llamagate [flags]\n       llamagate hash-key < secret\n       llamagate config check FILE | config print [--config FILE] [flags]\n\nEvery flag can also be set as LLAMAGATE_<NAME> (e.g. LLAMAGATE_MODELS_DIR); a flag wins over the environment, which wins over the config file.\n\n")
+		fs.PrintDefaults()
+	}
+	set := map[string]bool{}
+	// The environment first, so flags given on the command line win.
+	var envErr error
+	fs.VisitAll(func(fl *flag.Flag) {
+		name := "LLAMAGATE_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && envErr == nil {
+			if err := fs.Set(fl.Name, v); err != nil {
+				envErr = fmt.Errorf("%s: %w", name, err)
+			}
+			set[fl.Name] = true
+		}
+	})
+	if envErr != nil {
+		return f, nil, envErr
+	}
 	if err := fs.Parse(args); err != nil {
 		return f, nil, err
 	}
-	set := map[string]bool{}
+	if fs.NArg() > 0 {
+		return f, nil, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	return f, set, nil
 }
@@ -78,6 +117,7 @@ func newLogger(level, format string) (*slog.Logger, error) {
 type hooks struct {
 	ready    chan<- string // receives the listening address once it accepts connections
 	reloaded func()        // runs after each registry reload
+	started  func()        // runs once the pinned models loaded or failed
 }
 
 // run serves until ctx ends.
@@ -95,6 +135,23 @@ func run(ctx context.Context, args []string, h hooks) error {
 	cfg, err := loadConfig(f, set)
 	if err != nil {
 		return err
+	}
+	var keys *auth.Keyring
+	var limiter *ratelimit.Limiter
+	if cfg.Auth.Enabled() {
+		if keys, err = auth.NewKeyring(cfg.Auth); err != nil {
+			return err
+		}
+		if limiter, err = ratelimit.Open(cfg.Auth.RateLimitStore, log); err != nil {
+			return err
+		}
+		defer limiter.Close()
+		log.Info("API keys required", "keys", keys.Len(), "rate_limit_store", cfg.Auth.RateLimitStore.Type)
+	} else if !isLoopback(cfg.Server.Addr) {
+		if !f.insecureNoAuth {
+			return fmt.Errorf("refusing to serve %s with no API keys: anyone who can reach it could use it; configure auth.keys (docs/limits.md) or pass --insecure-no-auth", cfg.Server.Addr)
+		}
+		log.Warn("serving a non-loopback address with NO API KEYS (--insecure-no-auth)", "addr", cfg.Server.Addr)
 	}
 
 	log.Info("llama.cpp", "system_info", llamacpp.SystemInfo())
@@ -172,7 +229,12 @@ func run(ctx context.Context, args []string, h hooks) error {
 		return buildSpecs(c, log)
 	}, mgr, log, h.reloaded)
 
-	handler := router.New(router.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Metrics: met, Ready: health.get}, mgr)
+	handler := router.New(router.Config{
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Metrics: met, MetricsScope: cfg.Server.Metrics, Ready: health.get,
+		Keys: keys, Limiter: limiter,
+		RequestTimeout: cfg.Server.RequestTimeout.Std(), TTFTTimeout: cfg.Server.TTFTTimeout.Std(), StallTimeout: cfg.Server.StallTimeout.Std(),
+		KeepAlive: cfg.Server.KeepAlive.Std(),
+	}, mgr)
 	// Handlers' contexts derive from base; cancelling it with
 	// router.ErrShuttingDown ends what is left after the drain timeout with
 	// an error event instead of a cut connection.
@@ -202,9 +264,12 @@ func run(ctx context.Context, args []string, h hooks) error {
 		if err := mgr.Start(ctx); err != nil {
 			log.Error("a pinned model failed to load", "err", err)
 			health.set(false, "a pinned model failed to load: "+err.Error())
-			return
+		} else {
+			health.set(true, "")
 		}
-		health.set(true, "")
+		if h.started != nil {
+			h.started()
+		}
 	}()
 	select {
 	case err := <-errc:

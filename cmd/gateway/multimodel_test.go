@@ -182,13 +182,13 @@ func TestStreamSurvivesEvictionsOfOthers(t *testing.T) {
 	// the loop checks that it does.
 	const n = 2000
 	resp, err := http.Post(g.base+"/v1/completions", "application/json", strings.NewReader(
-		fmt.Sprintf(`{"model":"stories","prompt":"Once upon a time","max_tokens":%d,"ignore_eos":true,"stream":true}`, n)))
+		fmt.Sprintf(`{"model":"stories","prompt":"Once upon a time","max_tokens":%d,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true}}`, n)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
-	events, finish := 0, ""
+	events, finish, completion := 0, "", 0
 	readEvent := func() bool {
 		for sc.Scan() {
 			line := sc.Text()
@@ -203,6 +203,9 @@ func TestStreamSurvivesEvictionsOfOthers(t *testing.T) {
 				Choices []struct {
 					FinishReason *string `json:"finish_reason"`
 				}
+				Usage *struct {
+					CompletionTokens int `json:"completion_tokens"`
+				}
 				Error any
 			}
 			if err := json.Unmarshal([]byte(data), &chunk); err != nil || chunk.Error != nil {
@@ -211,6 +214,9 @@ func TestStreamSurvivesEvictionsOfOthers(t *testing.T) {
 			events++
 			if len(chunk.Choices) > 0 && chunk.Choices[0].FinishReason != nil {
 				finish = *chunk.Choices[0].FinishReason
+			}
+			if chunk.Usage != nil {
+				completion = chunk.Usage.CompletionTokens
 			}
 			return true
 		}
@@ -233,8 +239,8 @@ func TestStreamSurvivesEvictionsOfOthers(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if finish != "length" || events < n {
-		t.Fatalf("stream ended with finish %q after %d events, want length after >= %d", finish, events, n)
+	if finish != "length" || completion != n {
+		t.Fatalf("stream ended with finish %q after %d events and %d tokens, want length after %d", finish, events, completion, n)
 	}
 }
 
