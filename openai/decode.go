@@ -14,6 +14,41 @@ import (
 // be checked on its own and an error can name it.
 type fields map[string]json.RawMessage
 
+// MaxNesting bounds how deep a request may nest JSON arrays and objects:
+// far beyond any real request (tool schemas nest a few levels), and low
+// enough that nothing downstream (template rendering, schema → grammar)
+// recurses deeply on client input.
+const MaxNesting = 64
+
+// withinDepth reports whether body nests at most max levels of [ and {
+// outside strings, and where it went deeper. It does not validate syntax.
+func withinDepth(body []byte, max int) (int, bool) {
+	depth, inString, escaped := 0, false, false
+	for i, b := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+		case b == '"':
+			inString = true
+		case b == '[' || b == '{':
+			depth++
+			if depth > max {
+				return i, false
+			}
+		case b == ']' || b == '}':
+			depth--
+		}
+	}
+	return 0, true
+}
+
 // DecodeObject checks that body is valid UTF-8 holding one JSON object,
 // with the same errors as the endpoints' decoders.
 func DecodeObject(body []byte) (map[string]json.RawMessage, *Error) {
@@ -34,6 +69,10 @@ func decodeObject(body []byte) (fields, *Error) {
 		}
 		return nil, &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_encoding",
 			Message: fmt.Sprintf("the request body is not valid UTF-8 (first bad byte at offset %d)", at)}
+	}
+	if at, ok := withinDepth(body, MaxNesting); !ok {
+		return nil, &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "nesting_too_deep",
+			Message: fmt.Sprintf("the request nests JSON arrays and objects more than %d levels deep (at byte offset %d)", MaxNesting, at)}
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {

@@ -203,3 +203,19 @@ func FuzzDecodeCompletionRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestNestingDepthIsBounded(t *testing.T) {
+	deep := `{"model":"m","prompt":"x","user":` + strings.Repeat("[", MaxNesting) + strings.Repeat("]", MaxNesting) + `}`
+	if _, err := DecodeCompletionRequest([]byte(deep)); err == nil || err.Code != "nesting_too_deep" {
+		t.Fatalf("err = %v", err)
+	}
+	// Brackets inside strings do not count, nor do escaped quotes end them.
+	ok := `{"model":"m","prompt":"` + strings.Repeat(`[{\"`, 200) + `"}`
+	if _, err := DecodeCompletionRequest([]byte(ok)); err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	fine := `{"model":"m","prompt":"x","user":"u","logit_bias":{}}`
+	if _, err := DecodeCompletionRequest([]byte(fine)); err != nil {
+		t.Fatalf("err = %v", err)
+	}
+}
