@@ -82,6 +82,7 @@ type loop struct {
 	cands    *C.llama_token_data  // the sampler's candidates, one per vocabulary token (C memory, reused)
 	scratch  []float32            // biased logits for logprobs
 	topBuf   []int
+	emb      *embedder // the embeddings context, made on first use (embed.go)
 }
 
 // run is the goroutine that owns the llama context for the model's life.
@@ -118,6 +119,7 @@ func (m *Model) run(ready chan<- error) {
 	}
 	ready <- nil
 	l.serve()
+	l.freeEmbedder()
 	C.llama_batch_free(*l.batch)
 	C.free(unsafe.Pointer(l.batch))
 	C.free(unsafe.Pointer(l.cands))
@@ -129,7 +131,7 @@ func (l *loop) serve() {
 	for {
 		l.admit()
 		l.reapCancelled()
-		if len(l.running) == 0 {
+		if len(l.running) == 0 && !l.m.embedPending() {
 			select {
 			case <-l.m.wake:
 				continue
@@ -144,6 +146,9 @@ func (l *loop) serve() {
 			return
 		default:
 		}
+		// One embedding batch per turn, between decode steps, so neither
+		// kind of work starves the other (embed.go).
+		l.embedStep()
 		l.step()
 	}
 }
@@ -304,6 +309,7 @@ func (l *loop) shutdown() {
 		seq.stopCancelWatch()
 		seq.out.push(engine.Event{Err: engine.ErrClosed})
 	}
+	l.m.failEmbedJobs(engine.ErrClosed)
 }
 
 // end finishes seq with its final event. dropKV frees the slot's KV cells

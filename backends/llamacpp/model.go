@@ -65,6 +65,9 @@ type Options struct {
 	// onStep, when set (tests only), runs on the loop goroutine after
 	// every decode step.
 	onStep func()
+	// onEmbedQueued, when set (tests only), runs after Embed queued its
+	// request, on the caller's goroutine.
+	onEmbedQueued func()
 }
 
 func (o *Options) applyDefaults() {
@@ -114,11 +117,13 @@ type Model struct {
 	close  sync.Once
 
 	// mu guards the admission state shared between request goroutines and
-	// the loop: the wait queue, the number of occupied slots and the idle
-	// channel (closed while nothing is queued or running).
+	// the loop: the wait queue, the number of occupied slots, the embedding
+	// queue (embed.go) and the idle channel (closed while nothing is queued
+	// or running).
 	mu       sync.Mutex
 	waiting  []*sequence
 	occupied int
+	embedQ   []*embedJob
 	idle     chan struct{}
 	closed   bool
 
@@ -203,8 +208,8 @@ func (m *Model) Stats() Stats {
 	}
 }
 
-// Idle returns a channel that is closed while no sequence is queued or
-// running. Tests and the model cache use it to wait without polling.
+// Idle returns a channel that is closed while no sequence (or embedding
+// request) is queued or running. Tests and the model cache use it to wait without polling.
 func (m *Model) Idle() <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -277,7 +282,7 @@ func (m *Model) Generate(ctx context.Context, req engine.Request) (engine.Stream
 		stop()
 		return nil, err
 	}
-	if m.occupied+len(m.waiting) == 0 {
+	if m.busyLocked() == 0 {
 		m.idle = make(chan struct{})
 	}
 	m.waiting = append(m.waiting, seqs...)
@@ -334,8 +339,12 @@ func (m *Model) dequeueCancelled(leader *sequence) {
 	m.signal()
 }
 
+// busyLocked counts the work that keeps the model from being idle:
+// sequences in slots or waiting for one, and embedding requests.
+func (m *Model) busyLocked() int { return m.occupied + len(m.waiting) + len(m.embedQ) }
+
 func (m *Model) markIdleLocked() {
-	if m.occupied+len(m.waiting) == 0 {
+	if m.busyLocked() == 0 {
 		select {
 		case <-m.idle:
 		default:
