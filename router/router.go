@@ -98,6 +98,7 @@ func New(cfg Config, m *models.Manager) http.Handler {
 	v1.GET("/models/*id", s.getModel)
 	v1.POST("/completions", s.completions)
 	v1.POST("/chat/completions", s.chatCompletions)
+	v1.POST("/embeddings", s.embeddings)
 	return r
 }
 
