@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"time"
 )
@@ -48,8 +49,25 @@ type Model struct {
 	Sampling         Sampling  `yaml:"sampling"`           // defaults for fields a request omits
 	TTL              *Duration `yaml:"ttl"`                // idle time before unload; 0: when idle; -1: never
 	Pinned           bool      `yaml:"pinned"`             // load at start, never unload
+	// Fallbacks are other model ids tried, in order, when this model fails
+	// before its first token (load failure, no room, overload, upstream
+	// error); never after tokens were sent.
+	Fallbacks []string `yaml:"fallbacks"`
+	// Backend is "llamacpp" (default: a local GGUF file) or "openai" (an
+	// OpenAI-compatible server the requests are forwarded to).
+	Backend string   `yaml:"backend"`
+	Remote  Upstream `yaml:",inline"`
 
 	Line int `yaml:"-"` // where the entry starts in the file, for messages
+}
+
+// Upstream is where a `backend: openai` model's requests go.
+type Upstream struct {
+	BaseURL        string   `yaml:"base_url"`        // e.g. https://api.example.com/v1
+	APIKeyEnv      string   `yaml:"api_key_env"`     // environment variable holding the upstream key
+	UpstreamModel  string   `yaml:"upstream_model"`  // the model name upstream; default: the id
+	ConnectTimeout Duration `yaml:"connect_timeout"` // dial + TLS + response headers; 0: 10s
+	Timeout        Duration `yaml:"upstream_timeout"`
 }
 
 // Sampling holds per-model defaults for request fields left out. Nil
@@ -101,8 +119,33 @@ func validateModels(ms []Model) []error {
 		if !modelIDPattern.MatchString(m.ID) {
 			add("id must be 1-128 letters, digits or ._:/@+- and start with a letter or digit")
 		}
-		if m.Path == "" {
-			add("path is required")
+		switch m.Backend {
+		case "", "llamacpp":
+			if m.Path == "" {
+				add("path is required")
+			}
+			if m.Remote != (Upstream{}) {
+				add("base_url, api_key_env, upstream_model and the upstream timeouts need backend: openai")
+			}
+		case "openai":
+			if m.Remote.BaseURL == "" {
+				add("backend: openai needs base_url")
+			} else if u, err := url.Parse(m.Remote.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add("base_url must be an http:// or https:// URL")
+			}
+			if m.Path != "" {
+				add("path is for local models; a backend: openai model has base_url")
+			}
+			if m.Remote.ConnectTimeout < 0 || m.Remote.Timeout < 0 {
+				add("upstream timeouts must not be negative")
+			}
+		default:
+			add("backend must be llamacpp or openai, not %q", m.Backend)
+		}
+		for _, f := range m.Fallbacks {
+			if f == m.ID {
+				add("fallbacks must not name the model itself")
+			}
 		}
 		for _, name := range append([]string{m.ID}, m.Aliases...) {
 			if name == "" {

@@ -54,6 +54,10 @@ func (e *LoadError) Error() string {
 }
 func (e *LoadError) Unwrap() error { return e.Err }
 
+// ErrRemote is returned by Acquire for a model served by another server:
+// there is nothing to load; the router forwards its requests.
+var ErrRemote = errors.New("the model is served by a remote upstream")
+
 // CapacityError says a model could not be loaded because the models that
 // would have to make room stayed busy, or the wait queue was full.
 type CapacityError struct {
@@ -258,6 +262,10 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Lease, error) {
 	if !ok {
 		m.mu.Unlock()
 		return nil, &NotFoundError{ID: name}
+	}
+	if m.specs[id].Remote != nil {
+		m.mu.Unlock()
+		return nil, ErrRemote
 	}
 	if e := m.entries[id]; e != nil && e.retiring == "" {
 		m.attachLocked(e)
@@ -663,7 +671,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Lock()
 	var pinned []string
 	for id, s := range m.specs {
-		if s.Pinned {
+		if s.Pinned && s.Remote == nil {
 			pinned = append(pinned, id)
 		}
 	}
@@ -722,6 +730,10 @@ func (m *Manager) Get(name string) (Status, bool) {
 
 func (m *Manager) statusLocked(id string) Status {
 	st := Status{Spec: m.specs[id], State: "unloaded"}
+	if st.Spec.Remote != nil {
+		st.State = "remote"
+		return st
+	}
 	for u := range m.unloading {
 		if u.spec.ID == id {
 			st.State = "unloading"

@@ -36,6 +36,23 @@ type Spec struct {
 
 	Sampling Sampling // defaults for request fields left out
 	Meta     Meta     // read from the GGUF header without loading
+
+	// Remote, when set, makes this a model served by another
+	// OpenAI-compatible server: the manager never loads it and the router
+	// forwards its requests.
+	Remote *Remote
+	// Fallbacks are model ids tried in order when this one fails before
+	// its first token.
+	Fallbacks []string
+}
+
+// Remote says where a remote model's requests go.
+type Remote struct {
+	BaseURL        string
+	APIKey         string // read from the environment at registry build; never logged
+	Model          string // the upstream's model name
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
 }
 
 // Sampling holds a model's defaults for request fields left out; nil
@@ -60,7 +77,7 @@ func (s Spec) Names() []string { return append([]string{s.ID}, s.Aliases...) }
 // Aliases, TTL, pinning and sampling defaults apply without a reload.
 func (s Spec) needsReload(o Spec) bool {
 	strip := func(x Spec) Spec {
-		x.Aliases, x.TTL, x.Pinned, x.Sampling, x.Meta, x.Source = nil, 0, false, Sampling{}, Meta{}, ""
+		x.Aliases, x.TTL, x.Pinned, x.Sampling, x.Meta, x.Source, x.Fallbacks = nil, 0, false, Sampling{}, Meta{}, "", nil
 		return x
 	}
 	return !reflect.DeepEqual(strip(s), strip(o))

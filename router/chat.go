@@ -28,8 +28,8 @@ func (s *Server) chatCompletions(c *gin.Context) {
 			text, err := s.renderChat(l, req.Messages, req.Tools)
 			return []promptInput{{text: text}}, err
 		},
-		writer: func(id string, created int64, _ int) responseWriter {
-			return &chatWriter{id: "chatcmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint, logprobs: req.Logprobs}
+		writer: func(id string, created int64, _ int, model string) responseWriter {
+			return &chatWriter{id: "chatcmpl-" + id, created: created, model: model, fingerprint: s.cfg.Fingerprint, logprobs: req.Logprobs}
 		},
 	})
 }

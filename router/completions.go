@@ -47,8 +47,8 @@ func (s *Server) completions(c *gin.Context) {
 			}
 			return in, nil
 		},
-		writer: func(id string, created int64, perPrompt int) responseWriter {
-			return &completionWriter{id: "cmpl-" + id, created: created, model: req.Model, fingerprint: s.cfg.Fingerprint, echo: echo, perPrompt: perPrompt,
+		writer: func(id string, created int64, perPrompt int, model string) responseWriter {
+			return &completionWriter{id: "cmpl-" + id, created: created, model: model, fingerprint: s.cfg.Fingerprint, echo: echo, perPrompt: perPrompt,
 				logprobs: req.Logprobs, offsets: map[int]*textOffsets{}}
 		},
 	})
@@ -71,16 +71,17 @@ type generation struct {
 	// prompts renders the request's prompts for the leased model; each
 	// gets n choices, numbered prompt by prompt.
 	prompts func(*models.Lease) ([]promptInput, *openai.Error)
-	writer  func(id string, created int64, perPrompt int) responseWriter
+	writer  func(id string, created int64, perPrompt int, model string) responseWriter
 }
 
 // generate runs a request on its model: key checks, deadline, lease,
 // prompts, rate limits, engine, and the response as one body or as a
-// stream.
+// stream. When the model fails before its first token and has fallbacks,
+// the next one the key may use is tried.
 func (s *Server) generate(c *gin.Context, g generation) {
 	c.Set(ctxKeyModel, g.model)
-	id, known := s.models.Resolve(g.model)
-	if !known || !allowsModel(c, id, g.model) {
+	st, known := s.models.Get(g.model)
+	if !known || !allowsModel(c, st.Spec.ID, g.model) {
 		writeError(c, openai.ModelNotFound(g.model))
 		return
 	}
@@ -101,21 +102,71 @@ func (s *Server) generate(c *gin.Context, g generation) {
 	if g.stream {
 		p = &pinger{c: c, every: s.cfg.KeepAlive}
 	}
-	fail := func(e *openai.Error) {
-		if p != nil && p.started {
-			c.Set(ctxKeyError, e)
-			_ = p.sse.Data(e.Body())
+	a := &attempt{s: s, c: c, g: g, p: p, ctx: ctx}
+	candidates := []string{g.model}
+	for _, f := range st.Spec.Fallbacks {
+		if fs, ok := s.models.Get(f); ok && allowsModel(c, fs.Spec.ID, f) {
+			candidates = append(candidates, f)
+		}
+	}
+	for i, name := range candidates {
+		a.canFallBack = i+1 < len(candidates)
+		err := a.run(name)
+		if err == nil {
 			return
 		}
-		writeError(c, e)
+		s.log.Warn("model failed before its first token; trying a fallback", "request_id", c.GetString(ctxKeyRequestID),
+			"model", name, "fallback", candidates[i+1], "err", err)
 	}
+}
+
+// attempt is one try of a generation request on one model.
+type attempt struct {
+	s           *Server
+	c           *gin.Context
+	g           generation
+	p           *pinger
+	ctx         context.Context
+	canFallBack bool // another model may be tried after a failure before the first token
+}
+
+// fail answers the request with e: its HTTP error, or an error event once
+// a keep-alive started the stream.
+func (a *attempt) fail(e *openai.Error) {
+	if a.p != nil && a.p.started {
+		a.c.Set(ctxKeyError, e)
+		_ = a.p.sse.Data(e.Body())
+		return
+	}
+	writeError(a.c, e)
+}
+
+// fallBack reports whether err, met before the first token, lets another
+// model be tried: the model could not be loaded or had no room or slot.
+// When it does not (or no model is left), it answers the request.
+func (a *attempt) fallBack(err error) error {
+	var le *models.LoadError
+	var ce *models.CapacityError
+	if a.canFallBack && a.ctx.Err() == nil &&
+		(errors.As(err, &le) || errors.As(err, &ce) || errors.Is(err, engine.ErrOverloaded) || errors.Is(err, engine.ErrClosed)) {
+		return err
+	}
+	a.fail(apiError(requestCause(a.ctx, err), a.g.promptParam))
+	return nil
+}
+
+// run serves the request on the model named name. It returns nil once it
+// answered the request (successfully or not), or the error that lets the
+// caller try a fallback.
+func (a *attempt) run(name string) error {
+	s, c, g, p, ctx := a.s, a.c, a.g, a.p, a.ctx
+	fail := a.fail
 	arrived := time.Now()
 	var lease *models.Lease
 	var err error
-	p.wait(func() { lease, err = s.models.Acquire(ctx, g.model) })
+	p.wait(func() { lease, err = s.models.Acquire(ctx, name) })
 	if err != nil {
-		fail(apiError(requestCause(ctx, err), g.promptParam))
-		return
+		return a.fallBack(err)
 	}
 	defer lease.Release()
 	c.Set(ctxKeyModelID, lease.ID())
@@ -127,17 +178,17 @@ func (s *Server) generate(c *gin.Context, g generation) {
 	ereq, apiErr := engineRequest(withModelDefaults(g.sampling, lease.Spec().Sampling), info, g.defaultMax)
 	if apiErr != nil {
 		fail(apiErr)
-		return
+		return nil
 	}
 	inputs, apiErr := g.prompts(lease)
 	if apiErr != nil {
 		fail(apiErr)
-		return
+		return nil
 	}
-	ticket, apiErr := s.admit(c, lease.ID(), g.model, reservation(eng, inputs, ereq, info))
+	ticket, apiErr := s.admit(c, lease.ID(), name, reservation(eng, inputs, ereq, info))
 	if apiErr != nil {
 		fail(apiErr)
-		return
+		return nil
 	}
 	defer func() {
 		used := 0
@@ -152,8 +203,11 @@ func (s *Server) generate(c *gin.Context, g generation) {
 		r := ereq
 		r.Prompt, r.PromptTokens = in.text, in.tokens
 		if streams[i], err = eng.Generate(ctx, r); err != nil {
+			if i == 0 {
+				return a.fallBack(err)
+			}
 			fail(apiError(err, g.promptParam))
-			return
+			return nil
 		}
 	}
 	stream := streams[0]
@@ -161,12 +215,13 @@ func (s *Server) generate(c *gin.Context, g generation) {
 		stream = mergeStreams(ctx, streams, ereq.N)
 	}
 	total := len(inputs) * ereq.N
-	w := g.writer(newID(""), start.Unix(), ereq.N)
+	w := g.writer(newID(""), start.Unix(), ereq.N, lease.ID())
 	if g.stream {
 		s.stream(c, ctx, p, stream, total, ereq.N, arrived, g.includeUsage, g.promptParam, w)
 	} else {
 		s.whole(c, ctx, stream, total, ereq.N, arrived, g.promptParam, w)
 	}
+	return nil
 }
 
 // reservation is what a request may cost against tokens per minute: its

@@ -333,3 +333,9 @@ func TestMetricsEndpoint(t *testing.T) {
 }
 
 func newTestMetrics() *metrics.Metrics { return metrics.New() }
+
+func hashOf(secret string) string { return auth.HashSecret(secret) }
+
+func mustKeyring(keys ...config.APIKey) (*auth.Keyring, error) {
+	return auth.NewKeyring(config.Auth{Keys: keys})
+}

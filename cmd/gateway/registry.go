@@ -42,6 +42,15 @@ func buildSpecs(cfg config.Config, log *slog.Logger) ([]models.Spec, error) {
 	}
 	specs := make([]models.Spec, 0, len(byID))
 	for _, s := range byID {
+		for _, f := range s.Fallbacks {
+			if _, ok := byID[f]; !ok {
+				return nil, fmt.Errorf("model %s: fallback %q is not a known model id", s.ID, f)
+			}
+		}
+		if s.Remote != nil {
+			specs = append(specs, s)
+			continue
+		}
 		for _, a := range s.Aliases {
 			if other, ok := byID[a]; ok {
 				log.Warn("alias names another model; the model wins", "alias", a, "of", s.ID, "model", other.ID)
@@ -61,6 +70,23 @@ func buildSpecs(cfg config.Config, log *slog.Logger) ([]models.Spec, error) {
 // configSpec turns one `models:` entry into a spec: its own settings over
 // `defaults:`, its path relative to the config file.
 func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (models.Spec, error) {
+	if m.Backend == "openai" {
+		r := m.Remote
+		s := models.Spec{ID: m.ID, Aliases: m.Aliases, Source: "config", Fallbacks: m.Fallbacks, TTL: -1,
+			Remote: &models.Remote{BaseURL: r.BaseURL, Model: r.UpstreamModel, ConnectTimeout: r.ConnectTimeout.Std(), Timeout: r.Timeout.Std()}}
+		if s.Remote.Model == "" {
+			s.Remote.Model = m.ID
+		}
+		if r.APIKeyEnv != "" {
+			key, ok := os.LookupEnv(r.APIKeyEnv)
+			if !ok {
+				return s, fmt.Errorf("line %d: models[%s]: api_key_env %s is not set in the environment", m.Line, m.ID, r.APIKeyEnv)
+			}
+			s.Remote.APIKey = key
+		}
+		s.Sampling = samplingDefaults(m.Sampling)
+		return s, nil
+	}
 	path := m.Path
 	if !filepath.IsAbs(path) && cfg.Dir != "" {
 		path = filepath.Join(cfg.Dir, path)
@@ -102,12 +128,16 @@ func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (mo
 		}
 		s.ChatTemplate = string(b)
 	}
-	sm := m.Sampling
-	s.Sampling = models.Sampling{
+	s.Sampling = samplingDefaults(m.Sampling)
+	s.Fallbacks = m.Fallbacks
+	return s, nil
+}
+
+func samplingDefaults(sm config.Sampling) models.Sampling {
+	return models.Sampling{
 		MaxTokens: sm.MaxTokens, Temperature: sm.Temperature, TopP: sm.TopP, TopK: sm.TopK, MinP: sm.MinP,
 		RepeatPenalty: sm.RepeatPenalty, PresencePenalty: sm.PresencePenalty, FrequencyPenalty: sm.FrequencyPenalty, Stop: sm.Stop,
 	}
-	return s, nil
 }
 
 // applyOpts gives a spec the load settings o.
