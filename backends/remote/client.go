@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -349,7 +350,7 @@ func (f *forward) whole(r io.Reader, stream bool) (Usage, error) {
 
 	h := f.w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Del("Content-Length")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
 	f.writeHeader(f.resp.StatusCode)
 	if _, err := f.w.Write(out); err != nil {
 		return usage, f.clientGone(err)

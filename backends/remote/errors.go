@@ -167,8 +167,8 @@ func upstreamTimeout() *openai.Error {
 // normalize turns an upstream error body into OpenAI's error detail:
 // an OpenAI envelope keeps its message, type, param and code (code and
 // param only when they are strings, as the SDKs expect); {"error":"text"},
-// {"detail":...} (FastAPI) and anything else become a detail of type
-// "upstream_error" whose message is the body's text.
+// {"detail":...} (FastAPI) and other text become a detail of type
+// "upstream_error" whose message is the body's text (HTML: the status text).
 func normalize(status int, body []byte) openai.ErrorDetail {
 	var env struct {
 		Error json.RawMessage `json:"error"`
@@ -199,7 +199,7 @@ func normalize(status int, body []byte) openai.ErrorDetail {
 		}
 	}
 	msg := snippet(body)
-	if msg == "" {
+	if msg == "" || strings.HasPrefix(msg, "<") { // an HTML page from a proxy says no more than its status
 		msg = http.StatusText(status)
 	}
 	return openai.ErrorDetail{Message: msg, Type: "upstream_error"}

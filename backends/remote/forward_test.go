@@ -42,7 +42,7 @@ func TestWholeAnswer(t *testing.T) {
 	if want := strings.Replace(answer, `"model" : "up"`, `"model" : "alias"`, 1); rec.String() != want {
 		t.Errorf("client got\n%q\nwant\n%q", rec.String(), want)
 	}
-	if rec.status != 200 || rec.header.Get("Content-Type") != "application/json" {
+	if rec.status != 200 || rec.header.Get("Content-Type") != "application/json" || rec.header.Get("Content-Length") != fmt.Sprint(len(answer)+3) {
 		t.Errorf("status %d, content type %q", rec.status, rec.header.Get("Content-Type"))
 	}
 	if usage != (Usage{PromptTokens: 5, CompletionTokens: 7}) {
@@ -312,9 +312,11 @@ func TestErrorsBeforeTheFirstByte(t *testing.T) {
 			wantStatus: 400, wantCode: "", wantType: "invalid_request_error", wantMsg: "context too long"},
 		{name: "422 FastAPI detail", status: 422, body: `{"detail":[{"loc":["body","messages"],"msg":"field required"}]}`,
 			wantStatus: 422, wantType: "upstream_error", wantMsg: "field required"},
+		{name: "413 plain text wrapped", status: 413, body: "request body too large\n",
+			wantStatus: 413, wantType: "upstream_error", wantMsg: "request body too large"},
 		{name: "400 {error: string}", status: 400, body: `{"error":"unknown field"}`,
 			wantStatus: 400, wantType: "upstream_error", wantMsg: "unknown field"},
-		{name: "502 not JSON", status: 502, body: "<html><body>Bad Gateway</body></html>", stream: true,
+		{name: "502 HTML page", status: 502, body: "<html><body><h1>nginx error</h1></body></html>", stream: true,
 			wantStatus: 502, wantCode: "upstream_error", wantType: "server_error", wantMsg: "Bad Gateway", retryable: true},
 		{name: "401: the gateway's key", status: 401, body: envelope("Incorrect API key", "authentication_error", "invalid_api_key"),
 			wantStatus: 502, wantCode: "upstream_auth_failed", wantType: "server_error", retryable: true},
