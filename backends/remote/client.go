@@ -130,9 +130,11 @@ func (c *Client) Close() { c.tr.CloseIdleConnections() }
 // caller, who knows why ctx ended, may send the final event itself.
 //
 // Usage is returned with errors too: a broken stream still cost tokens.
-// w should implement http.Flusher, directly or through Unwrap; when it
-// also has Written() bool (gin does) and reports true, Forward does not
-// write the status line again.
+// w should implement http.Flusher, directly or through Unwrap. When it
+// also has Written() bool (gin's writer does) and reports true, the caller
+// has committed the response (say, with its own keep-alive pings): Forward
+// then does not write the status line again and passes the upstream's SSE
+// comments from the start, before the first data event.
 func (c *Client) Forward(ctx context.Context, endpoint string, body []byte, showModel string, w http.ResponseWriter) (Usage, error) {
 	out, stream, dropUsage, err := c.prepare(body)
 	if err != nil {
@@ -360,11 +362,18 @@ func (f *forward) whole(r io.Reader, stream bool) (Usage, error) {
 
 // writeHeader sends the status line unless the caller already did.
 func (f *forward) writeHeader(status int) {
+	committed := f.committed()
 	f.started = true
-	if ww, ok := f.w.(interface{ Written() bool }); ok && ww.Written() {
-		return
+	if !committed {
+		f.w.WriteHeader(status)
 	}
-	f.w.WriteHeader(status)
+}
+
+// committed reports whether the caller already sent the status line, as
+// far as w can tell (gin's writer can).
+func (f *forward) committed() bool {
+	ww, ok := f.w.(interface{ Written() bool })
+	return ok && ww.Written()
 }
 
 // clientGone is the error for a failed write to the client.

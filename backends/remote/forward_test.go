@@ -604,3 +604,51 @@ func post(t *testing.T, ctx context.Context, url, body string) *http.Response {
 	}
 	return resp
 }
+
+// committedRecorder is a writer that, like gin's, tells whether the
+// response was already committed.
+type committedRecorder struct{ *recorder }
+
+func (r committedRecorder) Written() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status != 0
+}
+
+func (r committedRecorder) WriteHeader(status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.status != 0 {
+		panic("superfluous WriteHeader")
+	}
+	r.status = status
+}
+
+// TestCallerCommittedStream covers a caller that already started the event
+// stream with its own keep-alives (a fallback after a local model pinged):
+// upstream pings pass before the first data, no second status line is
+// written, and an error before the first data still allows a fallback.
+func TestCallerCommittedStream(t *testing.T) {
+	u := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		sse(w, ": upstream ping\n\n", data(`{"error":{"message":"load failed","type":"server_error","param":null,"code":"model_load_failed"}}`))
+	})
+	rec := committedRecorder{newRecorder()}
+	rec.WriteHeader(http.StatusOK)
+	io.WriteString(rec, ": caller ping\n\n")
+	_, err := clientFor(t, u).Forward(context.Background(), "/chat/completions", []byte(streamBody), "alias", rec)
+	var ue *UpstreamError
+	if !errors.As(err, &ue) || ue.Started() || !ue.Retryable() {
+		t.Fatalf("err %v", err)
+	}
+	if got := rec.String(); got != ": caller ping\n\n: upstream ping\n\n" {
+		t.Errorf("wrote %q", got)
+	}
+
+	u2 := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { sse(w, chunk("a"), finish("stop"), done) })
+	if _, err := clientFor(t, u2).Forward(context.Background(), "/chat/completions", []byte(streamBody), "alias", rec); err != nil {
+		t.Fatal(err)
+	}
+	if got := events(rec.String()); len(got) != 5 || got[4] != "data: [DONE]" {
+		t.Errorf("events %q", got)
+	}
+}

@@ -18,7 +18,10 @@ import (
 // flushed before the next line is read, so nothing is buffered beyond one
 // event. SSE comments (": ping") are passed once the stream has started;
 // before that they are dropped, because writing them would commit the
-// status line and rule out both a proper error status and a fallback.
+// status line and rule out a proper error status, unless the caller has
+// committed it already (its own keep-alives): then they keep the client's
+// connection alive while the upstream loads, and a fallback stays possible
+// since no data was sent.
 func (f *forward) stream(r io.Reader) (Usage, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxEvent)
@@ -36,7 +39,7 @@ func (f *forward) stream(r io.Reader) (Usage, error) {
 			continue
 		}
 		if line[0] == ':' {
-			if f.started {
+			if f.started || f.committed() {
 				if err = f.write(append(append([]byte{}, line...), '\n', '\n')); err != nil {
 					break
 				}
