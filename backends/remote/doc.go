@@ -24,7 +24,10 @@
 // Headers (text/event-stream, no-cache, X-Accel-Buffering: no) go out with
 // the first data event. SSE comments pass once the stream has started and
 // are dropped before: forwarding a keep-alive would commit the status
-// line, ruling out an HTTP error status and a fallback. "data: [DONE]"
+// line, ruling out an HTTP error status. A caller that has committed the
+// response already (its own keep-alives; gin's Written() tells) gets them
+// from the start. Either way a fallback stays possible until the first
+// data event. "data: [DONE]"
 // passes; a stream that ends without it after a finish_reason gets one (some
 // servers omit it); one that ends without a finish_reason is cut, and the
 // client gets an error event. llama-server's "error: {...}" lines and
