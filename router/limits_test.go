@@ -188,7 +188,7 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 	clock := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var srvs []*httptest.Server
 	for range 2 {
-		lim := ratelimit.New(ratelimit.Options{Store: ratelimit.NewRedisStore(ratelimit.RedisOptions{Addr: addr, Prefix: "t:"}), Now: clock.Now},
+		lim := ratelimit.New(ratelimit.Options{Store: ratelimit.NewRedisStore(ratelimit.RedisOptions{Addr: addr, Prefix: "t:", Timeout: 10 * time.Second}), FailClosed: true, Now: clock.Now},
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
 		t.Cleanup(func() { lim.Close() })
 		srvs = append(srvs, serveWith(t, Config{Keys: testKeyring(t, config.Limits{RequestsPerMinute: intp(10)}), Limiter: lim}, &fakeEngine{events: okEvents}, nil))
