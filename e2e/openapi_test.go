@@ -200,12 +200,12 @@ func (c *specClient) checkStream(path, body, chunkSchema string) []map[string]an
 
 func TestOpenAPISpecIsValid(t *testing.T) {
 	doc := loadSpec(t)
-	for _, path := range []string{"/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/models/{id}", "/tokenize", "/detokenize", "/apply-template", "/health"} {
+	for _, path := range []string{"/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/models/{id}", "/tokenize", "/detokenize", "/apply-template", "/health", "/v1/embeddings"} {
 		if doc.Paths.Find(path) == nil {
 			t.Errorf("the spec does not describe %s", path)
 		}
 	}
-	for _, name := range []string{"CompletionRequest", "ChatCompletionRequest", "Completion", "CompletionChunk", "ChatCompletion", "ChatCompletionChunk", "Usage", "Model", "ModelList", "ErrorResponse"} {
+	for _, name := range []string{"CompletionRequest", "ChatCompletionRequest", "Completion", "CompletionChunk", "ChatCompletion", "ChatCompletionChunk", "Usage", "Model", "ModelList", "ErrorResponse", "EmbeddingRequest", "EmbeddingList"} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("the spec has no component schema %s", name)
 		}
@@ -290,6 +290,22 @@ func TestOpenAPIConformance(t *testing.T) {
 			t.Fatalf("chunks %v", chunks)
 		}
 		c.expect(200, "POST", "/v1/chat/completions", `{"model":"stories-chat","messages":[{"role":"user","content":"x"}],"max_tokens":4,"response_format":{"type":"json_object"}}`, true)
+	})
+	t.Run("embeddings", func(t *testing.T) {
+		c.t = t
+		out := c.expect(200, "POST", "/v1/embeddings", `{"model":"stories260K","input":["Once upon a time","The cat"],"encoding_format":"float","user":"u"}`, true)
+		if data := out["data"].([]any); len(data) != 2 || len(data[0].(map[string]any)["embedding"].([]any)) == 0 {
+			t.Fatalf("embeddings %v", out)
+		}
+		out = c.expect(200, "POST", "/v1/embeddings", `{"model":"stories260K","input":[[1,2,3]],"encoding_format":"base64"}`, true)
+		if _, ok := out["data"].([]any)[0].(map[string]any)["embedding"].(string); !ok {
+			t.Fatalf("base64 embeddings %v", out)
+		}
+		e := c.expect(400, "POST", "/v1/embeddings", `{"model":"stories260K","input":""}`, false)
+		if e["error"].(map[string]any)["param"] != "input" {
+			t.Fatalf("error %v", e)
+		}
+		c.expect(400, "POST", "/v1/embeddings", `{"model":"stories260K","input":"x","dimensions":3}`, true)
 	})
 	t.Run("apply-template", func(t *testing.T) {
 		c.t = t

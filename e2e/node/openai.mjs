@@ -152,3 +152,31 @@ test("errors surface as the SDK's error classes", async () => {
     (err) => err instanceof BadRequestError && err.param === "response_format",
   );
 });
+
+test("embeddings: the SDK's default (base64) and explicit float agree", async () => {
+  const input = ["Once upon a time", "The cat sat on the mat."];
+  // Without encoding_format the SDK asks for base64 and decodes it.
+  const dflt = await client.embeddings.create({ model: "stories260K", input });
+  const floats = await client.embeddings.create({ model: "stories260K", input, encoding_format: "float" });
+  assert.equal(dflt.object, "list");
+  assert.equal(dflt.model, "stories260K");
+  assert.equal(dflt.data.length, 2);
+  assert.ok(dflt.usage.prompt_tokens > 0);
+  assert.equal(dflt.usage.total_tokens, dflt.usage.prompt_tokens);
+  assert.deepEqual(floats.usage, dflt.usage);
+  for (const [i, d] of dflt.data.entries()) {
+    assert.equal(d.index, i);
+    assert.equal(d.object, "embedding");
+    const f = floats.data[i].embedding;
+    assert.ok(Array.isArray(d.embedding) && d.embedding.length === f.length && f.length > 0);
+    // Both are the same float32 values.
+    assert.deepEqual(d.embedding.map(Math.fround), f.map(Math.fround));
+    const norm = Math.sqrt(f.reduce((s, x) => s + x * x, 0));
+    assert.ok(Math.abs(norm - 1) < 1e-5, `norm ${norm}`);
+  }
+  await assert.rejects(client.embeddings.create({ model: "stories260K", input: "" }), (err) => {
+    assert.ok(err instanceof BadRequestError, `got ${err?.constructor?.name}: ${err}`);
+    assert.equal(err.param, "input");
+    return true;
+  });
+});
