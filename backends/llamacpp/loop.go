@@ -423,11 +423,12 @@ func (l *loop) step() {
 			budget = min(budget, l.pacer.budget(l.m.opts.BatchSize))
 		}
 	}
+	hold := l.sharePrefixes()
 	for _, seq := range l.running {
 		if budget <= 0 {
 			break
 		}
-		if !seq.prefilling() {
+		if !seq.prefilling() || hold[seq] {
 			continue
 		}
 		s := seq.slot

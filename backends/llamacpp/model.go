@@ -135,6 +135,7 @@ type Model struct {
 		steps        atomic.Int64
 		promptTokens atomic.Int64 // prompt tokens evaluated (not reused)
 		kvFull       atomic.Int64
+		sharedPrefix atomic.Int64 // KV prefix copies from another running sequence
 	}
 }
 
@@ -149,6 +150,7 @@ type Stats struct {
 	Steps        int64 // llama_decode calls
 	PromptTokens int64 // prompt tokens evaluated since load (reused ones excluded)
 	KVFull       int64 // sequences ended because the KV cache was full
+	SharedPrefix int64 // prompts that took a common prefix's KV from another running sequence
 }
 
 // Load loads the model and starts its batch loop. ctx bounds only the wait
@@ -205,6 +207,7 @@ func (m *Model) Stats() Stats {
 		Steps:        m.stats.steps.Load(),
 		PromptTokens: m.stats.promptTokens.Load(),
 		KVFull:       m.stats.kvFull.Load(),
+		SharedPrefix: m.stats.sharedPrefix.Load(),
 	}
 }
 

@@ -574,3 +574,48 @@ func TestMeasureCeilingRuns(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 }
+
+// TestConcurrentPromptsShareTheirPrefix sends four prompts with a long
+// common prefix at once: the prefix is evaluated once and copied, and each
+// output is exactly what its prompt produces alone.
+func TestConcurrentPromptsShareTheirPrefix(t *testing.T) {
+	prefix := strings.Repeat(storyPrompt+" there was a little girl named Lily. She liked to play outside in the sun. ", 4)
+	suffixes := []string{"One day", "Her dog", "The sky was", "Lily saw a big"}
+	alone := make([]string, len(suffixes))
+	{
+		m := load(t, Options{Parallel: 4, Threads: 1, NoPrefixCache: true})
+		for i, sfx := range suffixes {
+			alone[i], _ = generate(t, m, engine.Request{Prompt: prefix + sfx, MaxTokens: 24})
+		}
+	}
+	m := load(t, Options{Parallel: 4, Threads: 1})
+	before := m.Stats()
+	streams := make([]engine.Stream, len(suffixes))
+	for i, sfx := range suffixes {
+		s, err := m.Generate(context.Background(), engine.Request{Prompt: prefix + sfx, MaxTokens: 24})
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams[i] = s
+	}
+	promptTokens, cached := 0, 0
+	for i, s := range streams {
+		texts, final := collect(t, s)
+		if final.Err != nil {
+			t.Fatal(final.Err)
+		}
+		if got := strings.Join(texts, ""); got != alone[i] {
+			t.Errorf("prompt %d with a shared prefix:\n%q\nalone:\n%q", i, got, alone[i])
+		}
+		promptTokens += final.Usage.PromptTokens
+		cached += final.Usage.CachedTokens
+	}
+	after := m.Stats()
+	evaluated := after.PromptTokens - before.PromptTokens
+	t.Logf("prompt tokens %d, reported cached %d, evaluated %d, prefix copies %d", promptTokens, cached, evaluated, after.SharedPrefix-before.SharedPrefix)
+	// Three of the four prompts take the common prefix (about 100 tokens)
+	// from the first instead of evaluating it.
+	if after.SharedPrefix-before.SharedPrefix < 3 || int(evaluated) > promptTokens-cached || cached < 3*64 {
+		t.Fatalf("prefix not shared: %d copies, %d of %d prompt tokens evaluated, %d cached", after.SharedPrefix-before.SharedPrefix, evaluated, promptTokens, cached)
+	}
+}
