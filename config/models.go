@@ -66,8 +66,9 @@ type Upstream struct {
 	BaseURL        string   `yaml:"base_url"`        // e.g. https://api.example.com/v1
 	APIKeyEnv      string   `yaml:"api_key_env"`     // environment variable holding the upstream key
 	UpstreamModel  string   `yaml:"upstream_model"`  // the model name upstream; default: the id
-	ConnectTimeout Duration `yaml:"connect_timeout"` // dial + TLS + response headers; 0: 10s
-	Timeout        Duration `yaml:"upstream_timeout"`
+	ConnectTimeout Duration `yaml:"connect_timeout"`    // dial + TLS; 0: 10s
+	FirstByte      Duration `yaml:"first_byte_timeout"` // until the first data event (whole answer when not streamed); 0: none
+	Timeout        Duration `yaml:"upstream_timeout"`   // whole request; 0: none (the request's own deadline bounds it)
 }
 
 // Sampling holds per-model defaults for request fields left out. Nil
@@ -136,7 +137,7 @@ func validateModels(ms []Model) []error {
 			if m.Path != "" {
 				add("path is for local models; a backend: openai model has base_url")
 			}
-			if m.Remote.ConnectTimeout < 0 || m.Remote.Timeout < 0 {
+			if m.Remote.ConnectTimeout < 0 || m.Remote.Timeout < 0 || m.Remote.FirstByte < 0 {
 				add("upstream timeouts must not be negative")
 			}
 		default:

@@ -51,8 +51,9 @@ type Remote struct {
 	BaseURL        string
 	APIKey         string // read from the environment at registry build; never logged
 	Model          string // the upstream's model name
-	ConnectTimeout time.Duration
-	Timeout        time.Duration
+	ConnectTimeout time.Duration // dial + TLS
+	FirstByte      time.Duration // until the first data event
+	Timeout        time.Duration // whole request
 }
 
 // Sampling holds a model's defaults for request fields left out; nil

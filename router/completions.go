@@ -27,6 +27,7 @@ func (s *Server) completions(c *gin.Context) {
 	}
 	var echo []string
 	s.generate(c, generation{
+		endpoint: "/completions",
 		model: req.Model, sampling: req.Sampling, defaultMax: defaultCompletionMaxTokens, promptParam: "prompt",
 		stream: req.Stream, includeUsage: req.IncludeUsage,
 		prompts: func(l *models.Lease) ([]promptInput, *openai.Error) {
@@ -62,6 +63,7 @@ type promptInput struct {
 
 // generation is what an endpoint hands to the shared generation path.
 type generation struct {
+	endpoint     string // the OpenAI path under /v1, for forwarding to an upstream
 	model        string
 	sampling     openai.Sampling
 	defaultMax   int
@@ -161,6 +163,9 @@ func (a *attempt) fallBack(err error) error {
 func (a *attempt) run(name string) error {
 	s, c, g, p, ctx := a.s, a.c, a.g, a.p, a.ctx
 	fail := a.fail
+	if st, ok := s.models.Get(name); ok && st.Spec.Remote != nil {
+		return a.runRemote(st.Spec)
+	}
 	arrived := time.Now()
 	var lease *models.Lease
 	var err error

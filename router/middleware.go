@@ -27,6 +27,7 @@ const (
 	// an alias or an unknown name), the only model label of metrics.
 	ctxKeyModelID = "llamagate.model_id"
 	ctxKeyKeyID   = "llamagate.key_id"
+	ctxKeyBody    = "llamagate.body" // the raw request body, for forwarding to an upstream
 )
 
 func newID(prefix string) string {
@@ -154,6 +155,7 @@ func formatBytes(n int64) string {
 func decodeBody[T any](s *Server, c *gin.Context, decode func([]byte) (T, *openai.Error)) (req T, ok bool) {
 	body, apiErr := s.readBody(c)
 	if apiErr == nil {
+		c.Set(ctxKeyBody, body)
 		req, apiErr = decode(body)
 	}
 	if apiErr != nil {

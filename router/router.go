@@ -38,6 +38,8 @@ type Config struct {
 	// KeepAlive is the interval of SSE ping comments while a streaming
 	// request waits for its model or its first token (0: none).
 	KeepAlive time.Duration
+	// Forward serves remote models (nil: they answer 500).
+	Forward Forwarder
 	// Ready reports readiness for GET /health/ready; nil means ready. A
 	// false answer carries the reason.
 	Ready func() (bool, string)

@@ -229,7 +229,10 @@ func run(ctx context.Context, args []string, h hooks) error {
 		return buildSpecs(c, log)
 	}, mgr, log, h.reloaded)
 
+	ups := newUpstreams()
+	defer ups.close()
 	handler := router.New(router.Config{
+		Forward:      ups.forward,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Metrics: met, MetricsScope: cfg.Server.Metrics, Ready: health.get,
 		Keys: keys, Limiter: limiter,
 		RequestTimeout: cfg.Server.RequestTimeout.Std(), TTFTTimeout: cfg.Server.TTFTTimeout.Std(), StallTimeout: cfg.Server.StallTimeout.Std(),

@@ -73,7 +73,7 @@ func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (mo
 	if m.Backend == "openai" {
 		r := m.Remote
 		s := models.Spec{ID: m.ID, Aliases: m.Aliases, Source: "config", Fallbacks: m.Fallbacks, TTL: -1,
-			Remote: &models.Remote{BaseURL: r.BaseURL, Model: r.UpstreamModel, ConnectTimeout: r.ConnectTimeout.Std(), Timeout: r.Timeout.Std()}}
+			Remote: &models.Remote{BaseURL: r.BaseURL, Model: r.UpstreamModel, ConnectTimeout: r.ConnectTimeout.Std(), FirstByte: r.FirstByte.Std(), Timeout: r.Timeout.Std()}}
 		if s.Remote.Model == "" {
 			s.Remote.Model = m.ID
 		}
