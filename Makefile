@@ -61,7 +61,8 @@ run: build
 vet: setup
 	$(GO) vet ./...
 
-test: setup vet
+test: vet
+	@./scripts/setup.sh test
 	$(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 

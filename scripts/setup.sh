@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the build and tests need, only what is missing:
-#  - the Debian packages the cgo build of llama.cpp needs (apt-get needs
-#    root: run as root, or have sudo available);
-#  - the pinned Node packages of the Node SDK tests (e2e/node, npm ci), when
-#    Node.js is on the machine and they are missing or older than the lockfile.
+# scripts/setup.sh [test]
+#
+# Installs what the build needs, only what is missing: the Debian packages
+# the cgo build of llama.cpp needs (apt-get needs root: run as root, or have
+# sudo available). With "test" (make test) also what the tests need:
+# redis-server (the shared rate-limit tests start their own) and the pinned
+# Node packages of the Node SDK tests (e2e/node, npm ci) when Node.js is on
+# the machine and they are missing or older than the lockfile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(nlohmann-json3-dev libstb-dev gcc g++ make)
+if [ "${1:-}" = test ]; then
+  pkgs+=(redis-server)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,6 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "${1:-}" = test ] || exit 0
 
 # The Node SDK tests (e2e/node_test.go) skip without these outside CI.
 stamp=e2e/node/node_modules/.package-lock.json
