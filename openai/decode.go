@@ -202,6 +202,11 @@ func (f fields) integer(name string, dst **int64, lo, hi int64) *Error {
 }
 
 func parseInt(raw json.RawMessage) (int64, error) {
+	// encoding/json fills a json.Number from a string holding a number
+	// ("5"); OpenAI refuses that, and so do we.
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '"' {
+		return 0, errors.New("a string, not a number")
+	}
 	var n json.Number
 	if err := json.Unmarshal(raw, &n); err != nil {
 		return 0, err

@@ -219,3 +219,17 @@ func TestNestingDepthIsBounded(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestNumbersWrittenAsStringsAreRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"model":"m","prompt":"x","max_tokens":"5"}`,
+		`{"model":"m","prompt":"x","seed":"1"}`,
+		`{"model":"m","prompt":"x","n":"2"}`,
+		`{"model":"m","prompt":"x","temperature":"0.5"}`,
+	} {
+		_, err := DecodeCompletionRequest([]byte(body))
+		if err == nil || err.Code != "invalid_type" || err.Param == "" {
+			t.Errorf("%s: err = %+v, want invalid_type naming the param", body, err)
+		}
+	}
+}
