@@ -75,6 +75,7 @@ type Options struct {
 	Loader       Loader
 	MaxLoaded    int           // models loaded at once; 0: 3
 	MemoryBudget int64         // bytes of estimated memory; 0: no bound
+	GPUs         []GPU         // the GPUs models may be placed on, with their budgets (fit.go)
 	MaxWaiting   int           // requests waiting for room; 0: 64
 	MaxWait      time.Duration // longest wait for room; 0: 60s
 	RetryBackoff time.Duration // pause after a failed load, doubling to 1m; 0: 2s
@@ -150,8 +151,15 @@ type entry struct {
 	timer       Timer
 }
 
-// memory is what the entry counts against the budget.
-func (e *entry) memory() int64 { return max(e.spec.Meta.Estimate, e.actual) }
+// memory is what the entry counts against the RAM budget. The measured
+// size counts weights and KV wherever they are, so with GPU layers the
+// placement's RAM part stands alone.
+func (e *entry) memory() int64 {
+	if e.spec.Placement.OnGPU() {
+		return e.spec.Placement.RAM
+	}
+	return max(e.spec.Meta.Estimate, e.actual)
+}
 
 type waiter struct {
 	id    string
@@ -458,9 +466,13 @@ func (m *Manager) kickLocked() {
 				// Retiring: it must finish unloading before the reload.
 				return
 			}
-			victims, ok, never := planRoom(m.residentLocked(), spec.Meta.Estimate, m.limits())
-			if never {
-				fail = &LoadError{ID: id, Err: fmt.Errorf("its estimated memory (%s) exceeds the whole memory budget (%s)", formatBytes(spec.Meta.Estimate), formatBytes(m.opt.MemoryBudget))}
+			p, perr := m.placeLocked(spec)
+			spec.Placement = p
+			victims, ok, never := planRoom(m.residentLocked(), p.RAM, m.limits(), p.GPU...)
+			if perr != nil {
+				fail = &LoadError{ID: id, Err: perr}
+			} else if never {
+				fail = &LoadError{ID: id, Err: m.tooBigError(p)}
 			} else if !ok {
 				return
 			} else {
@@ -503,7 +515,11 @@ func (m *Manager) settleLocked(w *waiter, e *entry, err error) {
 }
 
 func (m *Manager) limits() limits {
-	return limits{MaxLoaded: m.opt.MaxLoaded, Budget: m.opt.MemoryBudget}
+	lim := limits{MaxLoaded: m.opt.MaxLoaded, Budget: m.opt.MemoryBudget}
+	for _, g := range m.opt.GPUs {
+		lim.GPUBudgets = append(lim.GPUBudgets, max(g.Budget, 1))
+	}
+	return lim
 }
 
 // residentLocked lists loading and loaded models, least recently used
@@ -512,11 +528,11 @@ func (m *Manager) residentLocked() []candidate {
 	var out []candidate
 	for _, id := range m.recency.Keys() {
 		e := m.entries[id]
-		out = append(out, candidate{ID: id, Memory: e.memory(), Busy: e.leases > 0 || e.spec.Pinned})
+		out = append(out, candidate{ID: id, Memory: e.memory(), GPU: e.spec.Placement.GPU, Busy: e.leases > 0 || e.spec.Pinned})
 	}
 	for id, e := range m.entries {
 		if e.state == stateLoading {
-			out = append(out, candidate{ID: id, Memory: e.memory(), Busy: true})
+			out = append(out, candidate{ID: id, Memory: e.memory(), GPU: e.spec.Placement.GPU, Busy: true})
 		}
 	}
 	return out
@@ -540,7 +556,7 @@ func (m *Manager) load(e *entry, spec Spec, prior []chan struct{}) {
 		<-ch
 	}
 	start := time.Now()
-	m.log.Info("loading model", "model", spec.ID, "path", spec.Path, "estimate", formatBytes(spec.Meta.Estimate))
+	m.log.Info("loading model", "model", spec.ID, "path", spec.Path, "estimate", formatBytes(spec.Meta.Estimate), "placement", spec.Placement)
 	eng, err := m.opt.Loader(context.Background(), spec, func(p float64) {
 		m.mu.Lock()
 		e.progress = p
@@ -606,6 +622,7 @@ func (m *Manager) Update(specs []Spec) {
 			reason = "reload"
 			delete(m.failures, id)
 		default:
+			ns.Placement = e.spec.Placement // the loaded model stays where it is
 			e.spec = ns
 			continue
 		}

@@ -19,7 +19,9 @@ type Meta struct {
 	// Estimate is the memory a CPU load takes: weights (mapped, but
 	// resident once used) + KV cache + compute buffers, in bytes.
 	Estimate int64
-	Err      string // why the header could not be read, if it could not
+	// Footprint is the same memory by part, for placing layers on GPUs.
+	Footprint Footprint
+	Err       string // why the header could not be read, if it could not
 }
 
 // Backend defaults the estimate assumes when a setting is zero; they match
@@ -54,15 +56,16 @@ func ReadMeta(spec Spec, maxCtx int) (Meta, error) {
 		ctx = min(orDefault(m.ContextTrain, defaultMaxCtxSize), orDefault(maxCtx, defaultMaxCtxSize))
 	}
 	m.CtxTotal = ctx * parallel
-	est := f.EstimateLLaMACppRun(
+	opts := append(estimateOptions(spec.Offload),
 		gguf.WithLLaMACppContextSize(int32(min(m.CtxTotal, 1<<30))),
 		gguf.WithParallelSize(int32(parallel)),
 		gguf.WithLLaMACppLogicalBatchSize(int32(batch)),
 		gguf.WithLLaMACppPhysicalBatchSize(int32(batch)),
-		gguf.WithLLaMACppOffloadLayers(0),
 	)
+	est := f.EstimateLLaMACppRun(append(opts, gguf.WithLLaMACppOffloadLayers(0))...)
 	sum := est.SummarizeItem(false, 0, 0)
 	m.Estimate = int64(sum.RAM.UMA)
+	m.Footprint = footprint(f, opts)
 	return m, nil
 }
 

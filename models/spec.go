@@ -19,7 +19,10 @@ type Spec struct {
 	CtxSize   int
 	Parallel  int
 	BatchSize int
-	GPULayers int
+	GPULayers int // a count, GPULayersAll or GPULayersAuto (fit.go)
+
+	Offload   Offload   // GPUs, split, KV cache type, flash attention
+	Placement Placement // where the current load goes; set by the manager
 
 	ChatTemplate string // Jinja source overriding the GGUF's tokenizer.chat_template
 
@@ -79,6 +82,7 @@ func (s Spec) Names() []string { return append([]string{s.ID}, s.Aliases...) }
 func (s Spec) needsReload(o Spec) bool {
 	strip := func(x Spec) Spec {
 		x.Aliases, x.TTL, x.Pinned, x.Sampling, x.Meta, x.Source, x.Fallbacks = nil, 0, false, Sampling{}, Meta{}, "", nil
+		x.Placement = Placement{}
 		return x
 	}
 	return !reflect.DeepEqual(strip(s), strip(o))
