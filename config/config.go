@@ -56,7 +56,17 @@ type ModelOpts struct {
 	MaxCtxSize int `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
 	Parallel   int `yaml:"parallel"`     // sequences decoded together; 0: 4
 	BatchSize  int `yaml:"batch_size"`   // 0: 512
-	GPULayers  int `yaml:"gpu_layers"`   // -1: all
+	// GPU offload (docs/gpu.md): gpu_layers auto (default), all or a
+	// number; main_gpu puts the model on one GPU (an index into devices);
+	// tensor_split shares the layers among GPUs; devices names the GPUs a
+	// model may use (CUDA0, or an index); KV cache f16 (default), q8_0 or
+	// q4_0; flash attention auto (default), on or off.
+	GPULayers      GPULayers `yaml:"gpu_layers"`
+	MainGPU        *int      `yaml:"main_gpu"`
+	TensorSplit    []float64 `yaml:"tensor_split"`
+	Devices        []string  `yaml:"devices"`
+	KVCacheType    string    `yaml:"kv_cache_type"`
+	FlashAttention string    `yaml:"flash_attention"`
 	// KVUnified shares one KV pool of ctx_size × parallel cells among the
 	// sequences; false (the default) gives each its own ctx_size.
 	KVUnified *bool `yaml:"kv_unified"`
@@ -119,6 +129,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Defaults.validate("defaults.")...)
 	errs = append(errs, c.Cache.validate()...)
 	errs = append(errs, validateModels(c.Models)...)
+	errs = append(errs, validateOffloadCombined(c)...)
 	errs = append(errs, c.Auth.validate()...)
 	return errors.Join(errs...)
 }
@@ -136,7 +147,7 @@ func (d *ModelOpts) validate(prefix string) []error {
 	check(d.MaxCtxSize >= 0 && d.MaxCtxSize <= 1<<20, "max_ctx_size must be between 0 and 1048576")
 	check(d.Parallel >= 0 && d.Parallel <= 256, "parallel must be between 0 and 256")
 	check(d.BatchSize >= 0 && d.BatchSize <= 1<<16, "batch_size must be between 0 and 65536")
-	check(d.GPULayers >= -1, "gpu_layers must be -1 (all) or more")
+	d.validateOffload(check)
 	check(!d.KVOvercommit || (d.KVUnified != nil && *d.KVUnified), "kv_overcommit needs kv_unified: true")
 	check(d.QueueSize >= 0 && d.QueueSize <= 1<<16, "queue_size must be between 0 and 65536")
 	check(d.PrefillBudget >= 0 && d.PrefillBudget <= 1<<16, "prefill_budget must be between 0 and 65536")

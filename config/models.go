@@ -25,6 +25,9 @@ type Cache struct {
 	// LoadRetryBackoff is the first pause after a failed load before the
 	// model is tried again (doubling per failure up to 1m); 0: 2s.
 	LoadRetryBackoff Duration `yaml:"load_retry_backoff"`
+	// GPUHeadroom is the memory left free on every GPU: bytes ("1GiB") or
+	// a share of the GPU's total memory ("5%"). Zero: 1GiB.
+	GPUHeadroom Size `yaml:"gpu_headroom"`
 }
 
 // Cache defaults.

@@ -40,7 +40,9 @@ type Options struct {
 	BatchSize  int // llama.cpp n_batch: most tokens decoded in one step; default 512
 	Parallel   int // sequences decoded together (slots); default 4
 	QueueSize  int // requests waiting for a slot; default 4 × Parallel
-	GPULayers  int // layers offloaded to a GPU; -1 means all
+	// Offload places layers on GPUs and sets the KV cache type and flash
+	// attention (devices.go); the zero value runs on the CPU only.
+	Offload Offload
 	// KVUnified puts all sequences in one KV pool of CtxSize × Parallel
 	// cells; otherwise each sequence has its own CtxSize cells. With split
 	// pools llama.cpp evaluates a batch that mixes sequences in several
@@ -107,6 +109,7 @@ type Model struct {
 	vocab  *C.struct_llama_vocab
 	freeMu sync.RWMutex
 	freed  bool
+	cmem   cParams // C memory the model params point into; freed with the model
 
 	info     engine.ModelInfo
 	memBytes int64 // weights + KV cache as allocated; set before ready
@@ -162,6 +165,12 @@ func Load(ctx context.Context, opts Options) (*Model, error) {
 		return nil, fmt.Errorf("model file: %w", err)
 	}
 	backendInit()
+	if err := opts.Offload.validate(); err != nil {
+		return nil, err
+	}
+	if err := opts.Offload.checkFree(); err != nil {
+		return nil, err
+	}
 	m := &Model{
 		opts:   opts,
 		log:    opts.Logger,
@@ -456,9 +465,9 @@ func tokenText(vocab *C.struct_llama_vocab, tok C.llama_token) string {
 func (m *Model) loadModel() error {
 	params := C.llama_model_default_params()
 	params.use_mmap = true
-	params.n_gpu_layers = C.int32_t(m.opts.GPULayers)
-	if m.opts.GPULayers < 0 {
-		params.n_gpu_layers = 999
+	if err := m.opts.Offload.apply(&params, &m.cmem); err != nil {
+		m.cmem.free()
+		return err
 	}
 	if m.opts.Progress != nil {
 		h := cgo.NewHandle(m.opts.Progress)
@@ -472,23 +481,24 @@ func (m *Model) loadModel() error {
 	defer C.free(unsafe.Pointer(cpath))
 	m.model = C.llama_model_load_from_file(cpath, params)
 	if m.model == nil {
+		m.cmem.free()
 		return fmt.Errorf("llama.cpp could not load %s (see the log for its reason)", m.opts.Path)
 	}
 	m.vocab = C.llama_model_get_vocab(m.model)
 	return nil
 }
 
-// kvBytes is the size of an F16 KV cache of nCtx cells for model: per
-// layer and cell, one key and one value vector of n_embd/n_head × n_head_kv
-// halves.
-func kvBytes(model *C.struct_llama_model, nCtx int) int64 {
+// kvBytes is the size of a KV cache of nCtx cells of type typ for model:
+// per layer and cell, one key and one value row of n_embd/n_head ×
+// n_head_kv values.
+func kvBytes(model *C.struct_llama_model, nCtx int, typ C.enum_ggml_type) int64 {
 	nHead := int64(C.llama_model_n_head(model))
 	if nHead <= 0 {
 		return 0
 	}
 	headDim := int64(C.llama_model_n_embd(model)) / nHead
-	perCell := 2 * headDim * int64(C.llama_model_n_head_kv(model)) * int64(C.llama_model_n_layer(model))
-	return int64(nCtx) * perCell * 2
+	row := int64(C.ggml_row_size(typ, C.int64_t(headDim*int64(C.llama_model_n_head_kv(model)))))
+	return int64(nCtx) * 2 * row * int64(C.llama_model_n_layer(model))
 }
 
 // Occupancy returns the slots serving a sequence and the requests waiting
@@ -523,6 +533,11 @@ func (m *Model) newContext() (*C.struct_llama_context, error) {
 	p.embeddings = false
 	p.no_perf = true
 	p.kv_unified = C.bool(m.opts.KVUnified)
+	if err := checkKVType(m.model, m.opts.Offload.kvType()); err != nil {
+		return nil, err
+	}
+	p.type_k, p.type_v = m.opts.Offload.kvType(), m.opts.Offload.kvType()
+	p.flash_attn_type = m.opts.Offload.flashAttn()
 	lctx := C.llama_init_from_model(m.model, p)
 	if lctx == nil {
 		return nil, fmt.Errorf("llama.cpp could not create a context of %d tokens × %d sequences (out of memory?)", ctxSize, m.opts.Parallel)
@@ -536,7 +551,7 @@ func (m *Model) newContext() (*C.struct_llama_context, error) {
 	if seqCtx := int(C.llama_n_ctx_seq(lctx)); seqCtx < ctxSize {
 		ctxSize = seqCtx
 	}
-	m.memBytes = int64(C.llama_model_size(m.model)) + kvBytes(m.model, int(C.llama_n_ctx(lctx)))
+	m.memBytes = int64(C.llama_model_size(m.model)) + kvBytes(m.model, int(C.llama_n_ctx(lctx)), m.opts.Offload.kvType())
 	bos := C.llama_vocab_bos(m.vocab)
 	eos := C.llama_vocab_eos(m.vocab)
 	tmpl := ""
@@ -561,6 +576,7 @@ func (m *Model) freeModel() {
 	if m.model != nil {
 		C.llama_model_free(m.model)
 	}
+	m.cmem.free()
 	m.model, m.vocab, m.freed = nil, nil, true
 	C.lg_release_memory()
 }

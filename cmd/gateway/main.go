@@ -155,6 +155,7 @@ func run(ctx context.Context, args []string, h hooks) error {
 	}
 
 	log.Info("llama.cpp", "system_info", llamacpp.SystemInfo())
+	gpus := gpuBudgets(llamacpp.Devices(), cfg.Cache.GPUHeadroom, log)
 	if f.demoIfEmpty {
 		if err := writeDemoModel(cfg.ModelsDir, log); err != nil {
 			return err
@@ -177,7 +178,7 @@ func run(ctx context.Context, args []string, h hooks) error {
 		last := -1
 		return llamacpp.Load(ctx, llamacpp.Options{
 			Path: s.Path, Threads: s.Threads, CtxSize: s.CtxSize, MaxCtxSize: maxCtx,
-			Parallel: s.Parallel, BatchSize: s.BatchSize, GPULayers: s.GPULayers,
+			Parallel: s.Parallel, BatchSize: s.BatchSize, Offload: offloadOptions(s, gpus, mlog),
 			KVUnified: s.KVUnified, KVOvercommit: s.KVOvercommit, QueueSize: s.QueueSize, PrefillBudget: s.PrefillBudget, NoPrefixCache: s.NoPrefixCache,
 			Logger: mlog,
 			Progress: func(p float32) {
@@ -197,6 +198,7 @@ func run(ctx context.Context, args []string, h hooks) error {
 		Loader: loader, Logger: log,
 		MaxLoaded:    cfg.Cache.MaxLoadedModels,
 		MemoryBudget: budget.Resolve(totalMemory()),
+		GPUs:         gpus,
 		MaxWaiting:   cfg.Cache.MaxWaiting,
 		MaxWait:      cfg.Cache.MaxWait.Std(),
 		RetryBackoff: cfg.Cache.LoadRetryBackoff.Std(),
