@@ -30,9 +30,13 @@ const DefaultGPUHeadroom = 1 << 30
 // maxDevices is llama.cpp's limit on devices per model (llama_max_devices).
 const maxDevices = 16
 
-// UnmarshalYAML accepts auto, all, a number of layers, and -1 (all, the
-// old spelling).
+// UnmarshalYAML accepts auto, all, a number of layers, -1 (all, the old
+// spelling), and "" (unset, as `config print` writes it).
 func (g *GPULayers) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && (n.Value == "" || n.Tag == "!!null") {
+		*g = ""
+		return nil
+	}
 	v, err := ParseGPULayers(n.Value)
 	if err != nil || n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: gpu_layers must be auto, all or a number of layers, not %q", n.Line, n.Value)

@@ -109,6 +109,25 @@ func TestOffloadErrorsNameTheLine(t *testing.T) {
 	}
 }
 
+// `config print` output reads back: unset offload settings included.
+func TestOffloadSettingsPrintAndReadBack(t *testing.T) {
+	cfg := Default()
+	if err := Decode([]byte("defaults:\n  gpu_layers: 4\nmodels:\n  - id: a\n    path: a\n    kv_cache_type: q8_0\n"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := Default()
+	if err := Decode(b, &back); err != nil {
+		t.Fatalf("%v in\n%s", err, b)
+	}
+	if back.Defaults.GPULayers != "4" || back.Models[0].GPULayers != "" || back.Models[0].KVCacheType != "q8_0" {
+		t.Fatalf("read back: defaults %q, model %q %q", back.Defaults.GPULayers, back.Models[0].GPULayers, back.Models[0].KVCacheType)
+	}
+}
+
 func TestGPULayersRoundTrip(t *testing.T) {
 	for in, want := range map[string]string{"auto": "auto", "ALL": "all", "-1": "all", "0": "0", "33": "33"} {
 		g, err := ParseGPULayers(in)
