@@ -6,11 +6,14 @@
 #   make test       vet + the whole test suite with -race
 #   make build      bin/llamagate
 #   make bench      the benchmark suite (bench/); make bench-quick for a short run
+#   make cuda       the CUDA backend library, into lib/ollama (docs/gpu.md)
 #
 # Switches:
 #   PORTABLE=1      compile ggml for a generic x86-64-v3 CPU instead of -march=native
 #   PORTABLE_MARCH  the -march used by PORTABLE=1 (default x86-64-v3)
 #   OPENMP=1        use OpenMP threads in ggml instead of ggml's own thread pool
+#   CUDA_ARCHITECTURES  GPUs make cuda compiles for (default 80;86;89;90:
+#                   Ampere, Ada, Hopper); NVCC, CUDA_FLAGS, JOBS likewise
 
 SHELL := /bin/bash
 GO ?= go
@@ -43,7 +46,7 @@ export CGO_LDFLAGS := $(LD_FLAGS)
 TEST_FLAGS ?= -race -timeout 30m
 FUZZTIME ?= 10s
 
-.PHONY: all setup build run test vet fuzz bench bench-quick env clean
+.PHONY: all setup build run test vet fuzz bench bench-quick env clean cuda
 
 all: build
 
@@ -91,5 +94,40 @@ env:
 	@echo "export CGO_CXXFLAGS='$(CGO_CXXFLAGS)'"
 	@echo "export CGO_LDFLAGS='$(CGO_LDFLAGS)'"
 
+# cuda builds ggml's CUDA backend as a library the binding loads at start
+# (GGML_BACKEND_DL): CMake on the binding module's own CMakeLists.txt and
+# ggml sources, so the library matches the ggml compiled into the gateway.
+# Only the ggml-cuda target is built (not the CPU variants: the gateway has
+# its CPU backend built in) and the module's CUDA install component puts it,
+# with the cuBLAS and CUDA runtime libraries it needs, into lib/ollama, the
+# <exe dir>/../lib/ollama the binding searches for bin/llamagate.
+# libggml-base.so, which ggml-cuda links against, belongs to the module's CPU
+# component and is copied beside it; an $ORIGIN rpath lets the loader find
+# it there. GGML_CUDA is not set: the module's CMakeLists adds ggml-cuda by
+# itself when it finds nvcc. Its own build folder leaves the Go build cache
+# and the default cgo flags alone.
+CUDA_ARCHITECTURES ?= 80;86;89;90
+CUDA_FLAGS ?=
+CUDA_BUILD_DIR ?= build/cuda
+JOBS ?= $(shell nproc 2>/dev/null || echo 4)
+NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
+
+cuda:
+	@if [ ! -x "$(NVCC)" ]; then \
+	  echo "make cuda: nvcc (the CUDA toolkit) was not found on PATH nor at /usr/local/cuda/bin/nvcc." >&2; \
+	  echo "  Install the CUDA toolkit 12.x, build the Dockerfile's cuda target, or set NVCC=/path/to/nvcc." >&2; \
+	  exit 1; \
+	fi
+	@command -v cmake >/dev/null 2>&1 || { echo "make cuda: cmake 3.21 or newer is missing (apt-get install cmake)" >&2; exit 1; }
+	@test -f "$(OLLAMA_DIR)/CMakeLists.txt" || { echo "make cuda: the module $(OLLAMA_MOD) is not in the Go module cache (go mod download)" >&2; exit 1; }
+	cmake -S "$(OLLAMA_DIR)" -B "$(CUDA_BUILD_DIR)" -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_CUDA_COMPILER="$(NVCC)" -DCMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCHITECTURES)" -DCMAKE_CUDA_FLAGS="$(CUDA_FLAGS)" \
+	  -DCMAKE_INSTALL_PREFIX="$(CURDIR)" -DOLLAMA_RUNNER_DIR= -DCMAKE_INSTALL_RPATH='$$ORIGIN'
+	cmake --build "$(CUDA_BUILD_DIR)" --target ggml-cuda --parallel $(JOBS)
+	cmake --install "$(CUDA_BUILD_DIR)" --component CUDA --strip
+	cp -a "$(CUDA_BUILD_DIR)"/lib/ollama/libggml-base.so* lib/ollama/
+	@echo "make cuda: installed into lib/ollama (bin/llamagate loads it at start; elsewhere set OLLAMA_LIBRARY_PATH):"
+	@ls -l lib/ollama
+
 clean:
-	rm -rf bin
+	rm -rf bin build lib/ollama
