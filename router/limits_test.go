@@ -53,7 +53,9 @@ func serveWith(t *testing.T, cfg Config, eng engine.Engine, loader models.Loader
 	}
 	mgr := models.NewManager([]models.Spec{{ID: "m", TTL: -1}}, models.Options{Logger: log, Loader: loader})
 	t.Cleanup(func() { mgr.Close() })
-	cfg.Logger = log
+	if cfg.Logger == nil {
+		cfg.Logger = log
+	}
 	srv := httptest.NewServer(New(cfg, mgr))
 	t.Cleanup(srv.Close)
 	return srv
