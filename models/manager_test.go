@@ -687,3 +687,25 @@ func isClosed(ch chan struct{}) bool {
 		return false
 	}
 }
+
+// TestCancelWhileLoading: a request that goes away while its model loads
+// gives its lease back at once; the load finishes and the model idles.
+func TestCancelWhileLoading(t *testing.T) {
+	h := newHarness(t, Options{}, spec("a", 1))
+	gate := make(chan struct{})
+	h.b.gates["a"] = gate
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := h.acquireAsync(ctx, "a")
+	h.until("a loading with a lease", func() bool { st, _ := h.m.Get("a"); return st.State == "loading" && st.Leases == 1 })
+	cancel()
+	if r := <-ch; !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("err = %v", r.err)
+	}
+	if st, _ := h.m.Get("a"); st.Leases != 0 {
+		t.Fatalf("lease kept after cancel: %+v", st)
+	}
+	close(gate)
+	h.until("a loaded and idle", func() bool { st, _ := h.m.Get("a"); return st.State == "loaded" && st.Leases == 0 })
+	h.clock.Advance(5 * time.Minute) // its idle TTL runs as for any model
+	h.until("a unloaded", func() bool { return h.state("a") == "unloaded" })
+}
