@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -196,7 +197,7 @@ func run(ctx context.Context, args []string, h hooks) error {
 	}
 	opts := models.Options{
 		Loader: loader, Logger: log,
-		MaxLoaded:    cfg.Cache.MaxLoadedModels,
+		MaxLoaded:    cmp.Or(cfg.Cache.MaxLoadedModels, config.DefaultMaxLoadedModels),
 		MemoryBudget: budget.Resolve(totalMemory()),
 		GPUs:         gpus,
 		MaxWaiting:   cfg.Cache.MaxWaiting,
