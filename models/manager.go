@@ -389,8 +389,8 @@ func (m *Manager) idleLocked(e *entry) {
 func (m *Manager) expire(e *entry, ttl time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.entries[e.id] != e || e.leases > 0 || e.state != stateLoaded || e.spec.Pinned {
-		return
+	if m.entries[e.id] != e || e.leases > 0 || e.state != stateLoaded || e.spec.Pinned || e.spec.TTL != ttl {
+		return // busy, gone, or its TTL changed on a reload (which re-armed it)
 	}
 	if m.opt.Clock.Now().Sub(e.lastUsed) < ttl {
 		return // used again since the timer was armed
@@ -450,21 +450,31 @@ func (m *Manager) kickLocked() {
 		}
 		return false
 	})
-	for len(m.queue) > 0 {
-		head := m.queue[0]
-		id := head.id
+	// Waiters whose model is still retiring (unloading before a reload)
+	// are passed over: they wait for that unload, not for room, so they
+	// must not hold back loads behind them.
+	skip := map[string]bool{}
+	for {
+		i := slices.IndexFunc(m.queue, func(w *waiter) bool { return !skip[w.id] })
+		if i < 0 {
+			return
+		}
+		id := m.queue[i].id
 		spec, known := m.specs[id]
 		now := m.opt.Clock.Now()
 		var fail error
-		if !known {
+		switch f, failed := m.failures[id]; {
+		case !known:
 			fail = &NotFoundError{ID: id}
-		} else if f, ok := m.failures[id]; ok && now.Before(f.until) {
+		case spec.Remote != nil:
+			fail = ErrRemote // it became remote on a reload while this request waited
+		case failed && now.Before(f.until):
 			fail = &LoadError{ID: id, Err: f.err, RetryAfter: f.until.Sub(now)}
 		}
 		if fail == nil {
 			if e := m.entries[id]; e != nil {
-				// Retiring: it must finish unloading before the reload.
-				return
+				skip[id] = true
+				continue
 			}
 			p, perr := m.placeLocked(spec)
 			spec.Placement = p
@@ -474,7 +484,7 @@ func (m *Manager) kickLocked() {
 			} else if never {
 				fail = &LoadError{ID: id, Err: m.tooBigError(p)}
 			} else if !ok {
-				return
+				return // no room yet: loads start in arrival order
 			} else {
 				for _, v := range victims {
 					m.unloadLocked(m.entries[v], "lru")
@@ -555,6 +565,19 @@ func (m *Manager) load(e *entry, spec Spec, prior []chan struct{}) {
 	for _, ch := range prior {
 		<-ch
 	}
+	m.mu.Lock()
+	if m.closed {
+		// Shut down while waiting for memory: do not load at all.
+		if m.entries[e.id] == e {
+			delete(m.entries, e.id)
+		}
+		e.err = engine.ErrClosed
+		close(e.ready)
+		close(e.done)
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
 	start := time.Now()
 	m.log.Info("loading model", "model", spec.ID, "path", spec.Path, "estimate", formatBytes(spec.Meta.Estimate), "placement", spec.Placement)
 	eng, err := m.opt.Loader(context.Background(), spec, func(p float64) {
@@ -569,11 +592,17 @@ func (m *Manager) load(e *entry, spec Spec, prior []chan struct{}) {
 			delete(m.entries, e.id)
 		}
 		e.err = err
-		f := m.failures[e.id]
-		f.backoff = min(max(f.backoff*2, m.opt.RetryBackoff), maxRetryBackoff)
-		f.err, f.until = err, now.Add(f.backoff)
-		m.failures[e.id] = f
-		m.log.Error("model load failed", "model", e.id, "err", err, "retry_after", f.backoff)
+		if cur, ok := m.specs[e.id]; ok && !spec.needsReload(cur) {
+			f := m.failures[e.id]
+			f.backoff = min(max(f.backoff*2, m.opt.RetryBackoff), maxRetryBackoff)
+			f.err, f.until = err, now.Add(f.backoff)
+			m.failures[e.id] = f
+			m.log.Error("model load failed", "model", e.id, "err", err, "retry_after", f.backoff)
+		} else {
+			// The file or settings changed while it loaded: the new
+			// version gets its own try, without a back-off.
+			m.log.Error("model load failed; its configuration has changed since", "model", e.id, "err", err)
+		}
 	} else {
 		delete(m.failures, e.id)
 		e.eng, e.state, e.loadedAt, e.progress = eng, stateLoaded, now, 1
@@ -623,7 +652,18 @@ func (m *Manager) Update(specs []Spec) {
 			delete(m.failures, id)
 		default:
 			ns.Placement = e.spec.Placement // the loaded model stays where it is
+			ttlChanged := ns.TTL != e.spec.TTL || ns.Pinned != e.spec.Pinned
 			e.spec = ns
+			if e.retiring == "removed" || e.retiring == "reload" {
+				e.retiring = "" // restored to the version that is loaded
+			}
+			if ttlChanged && e.state == stateLoaded && e.leases == 0 && e.retiring == "" {
+				if e.timer != nil {
+					e.timer.Stop()
+					e.timer = nil
+				}
+				m.idleLocked(e)
+			}
 			continue
 		}
 		e.retiring = reason

@@ -709,3 +709,45 @@ func TestCancelWhileLoading(t *testing.T) {
 	h.clock.Advance(5 * time.Minute) // its idle TTL runs as for any model
 	h.until("a unloaded", func() bool { return h.state("a") == "unloaded" })
 }
+
+// TestRetiringModelDoesNotHoldBackOtherLoads: a request waiting for a
+// model that reloads once its streams end must not delay a load of
+// another model that has room now.
+func TestRetiringModelDoesNotHoldBackOtherLoads(t *testing.T) {
+	h := newHarness(t, Options{MaxLoaded: 3}, spec("a", 1), spec("b", 1))
+	la := h.acquire("a")
+	changed := spec("a", 1)
+	changed.CtxSize = 7
+	h.m.Update([]Spec{changed, spec("b", 1)})
+	wa := h.acquireAsync(context.Background(), "a") // waits for the reload
+	h.until("a waiting", func() bool { return h.waiting("a") == 1 })
+	h.acquire("b").Release() // loads at once, though queued behind a
+	la.Release()
+	r := <-wa
+	if r.err != nil || r.l.Spec().CtxSize != 7 {
+		t.Fatalf("%v %+v", r.err, r.l)
+	}
+	r.l.Release()
+}
+
+// TestTTLChangeOnReload: a reload that makes an idle model's TTL "never"
+// keeps it loaded past the old TTL; restoring a removed model's entry
+// cancels its retirement.
+func TestTTLChangeOnReload(t *testing.T) {
+	h := newHarness(t, Options{}, spec("a", 1))
+	h.acquire("a").Release()
+	never := spec("a", 1)
+	never.TTL = -1
+	h.m.Update([]Spec{never})
+	h.clock.Advance(time.Hour)
+	if h.state("a") != "loaded" {
+		t.Fatal("unloaded by the old TTL after a reload made it never expire")
+	}
+	l := h.acquire("a")
+	h.m.Update(nil) // removed while leased: retiring
+	h.m.Update([]Spec{never})
+	l.Release()
+	if st, _ := h.m.Get("a"); st.State != "loaded" || st.Retiring != "" {
+		t.Fatalf("restored model: %+v", st)
+	}
+}

@@ -31,6 +31,7 @@ func (s *Server) completions(c *gin.Context) {
 		model: req.Model, sampling: req.Sampling, defaultMax: defaultCompletionMaxTokens, promptParam: "prompt",
 		stream: req.Stream, includeUsage: req.IncludeUsage,
 		prompts: func(l *models.Lease) ([]promptInput, *openai.Error) {
+			echo = echo[:0] // a fallback attempt renders again, for its model
 			in := make([]promptInput, len(req.Prompts))
 			for i, p := range req.Prompts {
 				in[i] = promptInput{text: p.Text, tokens: p.Tokens}
@@ -170,6 +171,12 @@ func (a *attempt) run(name string) error {
 	var lease *models.Lease
 	var err error
 	p.wait(func() { lease, err = s.models.Acquire(ctx, name) })
+	if errors.Is(err, models.ErrRemote) {
+		// A reload made it remote while this request waited.
+		if st, ok := s.models.Get(name); ok && st.Spec.Remote != nil {
+			return a.runRemote(st.Spec)
+		}
+	}
 	if err != nil {
 		return a.fallBack(err)
 	}
@@ -199,6 +206,11 @@ func (a *attempt) run(name string) error {
 		used := 0
 		if u, ok := c.Get(ctxKeyUsage); ok {
 			used = u.(openai.Usage).TotalTokens
+		} else if _, started := c.Get(ctxKeyTTFT); started && ticket != nil {
+			// Tokens were generated but the request did not finish (client
+			// gone, deadline, error): its real count is unknown, so it keeps
+			// its whole reservation; a disconnect is no way around a limit.
+			used = ticket.Reserved()
 		}
 		ticket.Settle(used)
 	}()

@@ -220,7 +220,8 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 type blockingEngine struct {
 	fakeEngine
 	before    []engine.Event
-	cancelled chan struct{}
+	cancelled chan struct{} // closed when the first generation's context ends
+	once      sync.Once
 }
 
 type blockingStream struct {
@@ -240,7 +241,7 @@ func (s *blockingStream) Next(ctx context.Context) (engine.Event, error) {
 func (b *blockingEngine) Generate(ctx context.Context, _ engine.Request) (engine.Stream, error) {
 	go func() {
 		<-ctx.Done()
-		close(b.cancelled)
+		b.once.Do(func() { close(b.cancelled) })
 	}()
 	return &blockingStream{events: b.before}, nil
 }
@@ -340,4 +341,25 @@ func hashOf(secret string) string { return auth.HashSecret(secret) }
 
 func mustKeyring(keys ...config.APIKey) (*auth.Keyring, error) {
 	return auth.NewKeyring(config.Auth{Keys: keys})
+}
+
+// TestUnfinishedRequestsKeepTheirReservation: a stream that ends without
+// its usage (here a stall timeout after one token) is charged its whole
+// reservation, so dropping a stream is no way around a token limit.
+func TestUnfinishedRequestsKeepTheirReservation(t *testing.T) {
+	clock := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	lim := ratelimit.New(ratelimit.Options{Store: ratelimit.NewMemoryStore(), Now: clock.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer lim.Close()
+	eng := &blockingEngine{before: []engine.Event{{Text: "a"}}, cancelled: make(chan struct{})}
+	srv := serveWith(t, Config{Keys: testKeyring(t, config.Limits{TokensPerMinute: intp(100)}), Limiter: lim, StallTimeout: 20 * time.Millisecond}, eng, nil)
+	resp, out := call(t, srv, "POST", "/v1/completions", userSecret, `{"model":"m","prompt":"x","max_tokens":30,"stream":true}`)
+	if resp.StatusCode != 200 || !strings.Contains(out, "stall") {
+		t.Fatalf("%d %s", resp.StatusCode, out)
+	}
+	<-eng.cancelled
+	// The next request sees 100 - 31 (kept) - 31 (its own reservation).
+	resp, _ = call(t, srv, "POST", "/v1/completions", userSecret, `{"model":"m","prompt":"x","max_tokens":30,"stream":true}`)
+	if got := resp.Header.Get("x-ratelimit-remaining-tokens"); got != "38" {
+		t.Fatalf("remaining tokens %q, want 38 (the unfinished request keeps its 31)", got)
+	}
 }

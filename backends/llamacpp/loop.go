@@ -83,6 +83,8 @@ type loop struct {
 	scratch  []float32            // biased logits for logprobs
 	topBuf   []int
 	emb      *embedder // the embeddings context, made on first use (embed.go)
+
+	recurrent bool // the model's memory is recurrent or hybrid: no prefix sharing (share.go)
 }
 
 // run is the goroutine that owns the llama context for the model's life.
@@ -112,6 +114,9 @@ func (m *Model) run(ready chan<- error) {
 		pieceBuf: make([]byte, 256),
 		eog:      eogBiases(m.vocab),
 		cands:    (*C.llama_token_data)(C.malloc(C.size_t(m.info.VocabSize) * C.size_t(unsafe.Sizeof(C.llama_token_data{})))),
+		// Recurrent state cannot be cut at a position, so a shared prefix
+		// cannot be copied out of a longer sequence.
+		recurrent: bool(C.llama_model_is_recurrent(m.model)) || bool(C.llama_model_is_hybrid(m.model)),
 	}
 	*l.batch = C.llama_batch_init(C.int32_t(m.opts.BatchSize), 0, 1)
 	for i := range m.opts.Parallel {
@@ -401,6 +406,10 @@ func (l *loop) step() {
 	var undos []undo
 	b := l.batch
 	b.n_tokens = 0
+	// Before the generating sequences' sampled tokens join their slots'
+	// token lists: those tokens have no KV cells until this step's decode,
+	// so they must not be copied as part of a shared prefix.
+	hold := l.sharePrefixes()
 	generating := false
 	for _, seq := range l.running {
 		seq.batchIdx = -1
@@ -423,7 +432,6 @@ func (l *loop) step() {
 			budget = min(budget, l.pacer.budget(l.m.opts.BatchSize))
 		}
 	}
-	hold := l.sharePrefixes()
 	for _, seq := range l.running {
 		if budget <= 0 {
 			break

@@ -619,3 +619,47 @@ func TestConcurrentPromptsShareTheirPrefix(t *testing.T) {
 		t.Fatalf("prefix not shared: %d copies, %d of %d prompt tokens evaluated, %d cached", after.SharedPrefix-before.SharedPrefix, evaluated, promptTokens, cached)
 	}
 }
+
+// TestPromptContinuingARunningSequence sends, while one sequence is still
+// generating, a prompt made of its prompt and the text it generated so
+// far (a client continuing a conversation): the new prompt takes the
+// common prefix from the running sequence mid-generation, and both
+// requests finish with the output they have alone. (sharePrefixes runs
+// before the step adds sampled tokens to the slots' lists, so a token
+// without KV cells is never shared; this test cannot time that window
+// exactly and covers the general path.)
+func TestPromptContinuingARunningSequence(t *testing.T) {
+	base := strings.Repeat(storyPrompt+" there was a little girl named Lily. ", 2)
+	m := load(t, Options{Parallel: 2, Threads: 1})
+	ctx := context.Background()
+	first, err := m.Generate(ctx, engine.Request{Prompt: base, MaxTokens: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sofar strings.Builder
+	for range 60 {
+		ev, err := first.Next(ctx)
+		if err != nil || ev.Err != nil || ev.Done {
+			t.Fatalf("first stream ended early: %v %v %+v", err, ev.Err, ev)
+		}
+		sofar.WriteString(ev.Text)
+	}
+	follow := base + sofar.String() + " Then"
+	second, err := m.Generate(ctx, engine.Request{Prompt: follow, MaxTokens: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, final := collect(t, second)
+	if final.Err != nil {
+		t.Fatalf("the continuing prompt failed: %v", final.Err)
+	}
+	if _, fin := collect(t, first); fin.Err != nil {
+		t.Fatalf("the running sequence failed: %v", fin.Err)
+	}
+	alone := load(t, Options{Parallel: 2, Threads: 1, NoPrefixCache: true})
+	want, _ := generate(t, alone, engine.Request{Prompt: follow, MaxTokens: 16})
+	if got := strings.Join(texts, ""); got != want {
+		t.Fatalf("continuing prompt:\n%q\nalone:\n%q", got, want)
+	}
+	t.Logf("cached %d of %d prompt tokens", final.Usage.CachedTokens, final.Usage.PromptTokens)
+}

@@ -21,7 +21,7 @@ const minSharedPrefix = 32
 // Only earlier sequences (admission order) are waited for, and the earliest
 // prefilling sequence never waits, so some prefill always progresses.
 func (l *loop) sharePrefixes() map[*sequence]bool {
-	if l.m.opts.NoPrefixCache {
+	if l.m.opts.NoPrefixCache || l.recurrent {
 		return nil
 	}
 	var hold map[*sequence]bool
@@ -67,7 +67,13 @@ func (l *loop) copyPrefix(d, p *sequence, n int) {
 	src, dst := C.llama_seq_id(d.slot.id), C.llama_seq_id(p.slot.id)
 	C.llama_memory_seq_rm(l.mem, dst, -1, -1)
 	C.llama_memory_seq_cp(l.mem, src, dst, -1, -1)
-	C.llama_memory_seq_rm(l.mem, dst, C.llama_pos(n), -1)
+	if !C.llama_memory_seq_rm(l.mem, dst, C.llama_pos(n), -1) {
+		// The memory cannot cut a sequence in the middle: start p over.
+		C.llama_memory_seq_rm(l.mem, dst, -1, -1)
+		p.slot.cache = p.slot.cache[:0]
+		p.cached, p.prefilled = 0, 0
+		return
+	}
 	p.slot.cache = append(p.slot.cache[:0], d.slot.cache[:n]...)
 	p.cached += n - p.prefilled
 	p.prefilled = n

@@ -290,7 +290,7 @@ func run(ctx context.Context, args []string, h hooks) error {
 // ends with a server_shutting_down error event. The models are unloaded by
 // the caller's deferred Close.
 func drain(srv *http.Server, cancelBase context.CancelCauseFunc, health *readiness, timeout time.Duration, log *slog.Logger) error {
-	health.set(false, "draining: shutting down")
+	health.drain()
 	log.Info("shutting down: finishing in-flight requests", "drain_timeout", timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -314,16 +314,26 @@ func drain(srv *http.Server, cancelBase context.CancelCauseFunc, health *readine
 	return nil
 }
 
-// readiness is what /health/ready reports.
+// readiness is what /health/ready reports. Once draining, it stays not
+// ready whatever else reports later (a pinned load ending at shutdown).
 type readiness struct {
-	mu     sync.Mutex
-	ok     bool
-	reason string
+	mu       sync.Mutex
+	ok       bool
+	reason   string
+	draining bool
 }
 
 func (r *readiness) set(ok bool, reason string) {
 	r.mu.Lock()
-	r.ok, r.reason = ok, reason
+	if !r.draining {
+		r.ok, r.reason = ok, reason
+	}
+	r.mu.Unlock()
+}
+
+func (r *readiness) drain() {
+	r.mu.Lock()
+	r.ok, r.reason, r.draining = false, "draining: shutting down", true
 	r.mu.Unlock()
 }
 
