@@ -52,8 +52,8 @@ type Spec struct {
 // Remote says where a remote model's requests go.
 type Remote struct {
 	BaseURL        string
-	APIKey         string // read from the environment at registry build; never logged
-	Model          string // the upstream's model name
+	APIKey         string        // read from the environment at registry build; never logged
+	Model          string        // the upstream's model name
 	ConnectTimeout time.Duration // dial + TLS
 	FirstByte      time.Duration // until the first data event
 	Timeout        time.Duration // whole request

@@ -23,7 +23,7 @@ func (s *Server) chatCompletions(c *gin.Context) {
 	}
 	s.generate(c, generation{
 		endpoint: "/chat/completions",
-		model: req.Model, sampling: req.Sampling, defaultMax: 0, promptParam: "messages",
+		model:    req.Model, sampling: req.Sampling, defaultMax: 0, promptParam: "messages",
 		stream: req.Stream, includeUsage: req.IncludeUsage,
 		prompts: func(l *models.Lease) ([]promptInput, *openai.Error) {
 			text, err := s.renderChat(l, req.Messages, req.Tools)

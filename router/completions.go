@@ -28,7 +28,7 @@ func (s *Server) completions(c *gin.Context) {
 	var echo []string
 	s.generate(c, generation{
 		endpoint: "/completions",
-		model: req.Model, sampling: req.Sampling, defaultMax: defaultCompletionMaxTokens, promptParam: "prompt",
+		model:    req.Model, sampling: req.Sampling, defaultMax: defaultCompletionMaxTokens, promptParam: "prompt",
 		stream: req.Stream, includeUsage: req.IncludeUsage,
 		prompts: func(l *models.Lease) ([]promptInput, *openai.Error) {
 			echo = echo[:0] // a fallback attempt renders again, for its model
