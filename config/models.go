@@ -66,9 +66,9 @@ type Model struct {
 
 // Upstream is where a `backend: openai` model's requests go.
 type Upstream struct {
-	BaseURL        string   `yaml:"base_url"`        // e.g. https://api.example.com/v1
-	APIKeyEnv      string   `yaml:"api_key_env"`     // environment variable holding the upstream key
-	UpstreamModel  string   `yaml:"upstream_model"`  // the model name upstream; default: the id
+	BaseURL        string   `yaml:"base_url"`           // e.g. https://api.example.com/v1
+	APIKeyEnv      string   `yaml:"api_key_env"`        // environment variable holding the upstream key
+	UpstreamModel  string   `yaml:"upstream_model"`     // the model name upstream; default: the id
 	ConnectTimeout Duration `yaml:"connect_timeout"`    // dial + TLS; 0: 10s
 	FirstByte      Duration `yaml:"first_byte_timeout"` // until the first data event (whole answer when not streamed); 0: none
 	Timeout        Duration `yaml:"upstream_timeout"`   // whole request; 0: none (the request's own deadline bounds it)
