@@ -43,7 +43,12 @@ export CGO_CFLAGS := $(OPT_FLAGS)
 export CGO_CXXFLAGS := $(OPT_FLAGS)
 export CGO_LDFLAGS := $(LD_FLAGS)
 
-TEST_FLAGS ?= -race -timeout 30m
+# -p 1: one test binary at a time. Several packages run llama.cpp with 2
+# threads each; two such binaries on 2 cores make ggml's spinning thread
+# barriers wait on descheduled threads, and a run measured 20x slower (the
+# engine package 560 s instead of 27 s, e2e timeouts). Serially the whole
+# suite's tests take about a minute.
+TEST_FLAGS ?= -race -timeout 30m -p 1
 FUZZTIME ?= 10s
 
 .PHONY: all setup build run test vet fuzz bench bench-quick env clean cuda
