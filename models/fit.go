@@ -366,5 +366,5 @@ func (m *Manager) tooBigError(p Placement) error {
 			return fmt.Errorf("it needs %s on %s, more than that GPU's budget (%s)", formatBytes(n), m.opt.GPUs[i].Name, formatBytes(m.opt.GPUs[i].Budget))
 		}
 	}
-	return fmt.Errorf("it does not fit the cache's budgets")
+	return fmt.Errorf("it does not fit the cache's limits beside the pinned models (max_loaded_models and memory budgets)")
 }

@@ -538,11 +538,11 @@ func (m *Manager) residentLocked() []candidate {
 	var out []candidate
 	for _, id := range m.recency.Keys() {
 		e := m.entries[id]
-		out = append(out, candidate{ID: id, Memory: e.memory(), GPU: e.spec.Placement.GPU, Busy: e.leases > 0 || e.spec.Pinned})
+		out = append(out, candidate{ID: id, Memory: e.memory(), GPU: e.spec.Placement.GPU, Busy: e.leases > 0 || e.spec.Pinned, Pinned: e.spec.Pinned})
 	}
 	for id, e := range m.entries {
 		if e.state == stateLoading {
-			out = append(out, candidate{ID: id, Memory: e.memory(), GPU: e.spec.Placement.GPU, Busy: true})
+			out = append(out, candidate{ID: id, Memory: e.memory(), GPU: e.spec.Placement.GPU, Busy: true, Pinned: e.spec.Pinned})
 		}
 	}
 	return out

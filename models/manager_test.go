@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -254,6 +255,9 @@ func TestPlanRoom(t *testing.T) {
 		{"budget busy", []candidate{c("a", 60, true), c("b", 30, false)}, 50, limits{MaxLoaded: 9, Budget: 100}, nil, false, false},
 		{"too big ever", nil, 101, limits{MaxLoaded: 9, Budget: 100}, nil, false, true},
 		{"no limits", []candidate{c("a", 1e12, false)}, 1e12, limits{}, nil, true, false},
+		{"pinned fill the count", []candidate{{ID: "p", Memory: 1, Busy: true, Pinned: true}}, 1, limits{MaxLoaded: 1}, nil, false, true},
+		{"pinned fill the budget", []candidate{{ID: "p", Memory: 60, Busy: true, Pinned: true}, c("b", 30, true)}, 50, limits{Budget: 100}, nil, false, true},
+		{"busy but unpinned: wait", []candidate{{ID: "p", Memory: 40, Busy: true, Pinned: true}, c("b", 30, true)}, 50, limits{Budget: 100}, nil, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, ok, never := planRoom(tc.resident, tc.need, tc.lim)
@@ -749,5 +753,25 @@ func TestTTLChangeOnReload(t *testing.T) {
 	l.Release()
 	if st, _ := h.m.Get("a"); st.State != "loaded" || st.Retiring != "" {
 		t.Fatalf("restored model: %+v", st)
+	}
+}
+
+// TestNoRoomBesidePinnedModelsFailsAtOnce: when pinned models alone fill
+// the limits, a request for another model fails at once instead of
+// waiting for room that can never come.
+func TestNoRoomBesidePinnedModelsFailsAtOnce(t *testing.T) {
+	p := spec("p", 1)
+	p.Pinned = true
+	h := newHarness(t, Options{MaxLoaded: 1}, p, spec("a", 1))
+	if err := h.m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.m.Acquire(context.Background(), "a")
+	var le *LoadError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "pinned") {
+		t.Fatalf("err = %v, want a LoadError naming the pinned models", err)
+	}
+	if h.waiting("a") != 0 {
+		t.Fatal("the request stayed queued")
 	}
 }

@@ -10,6 +10,9 @@ type candidate struct {
 	// Busy models cannot be unloaded now: they have leases, are still
 	// loading, or are pinned.
 	Busy bool
+	// Pinned models are never unloaded: a model that does not fit beside
+	// them alone never will.
+	Pinned bool
 }
 
 // limits are the cache's bounds. Zero means no bound.
@@ -29,7 +32,8 @@ type limits struct {
 // short, and stops as soon as the new model fits, so it unloads as little
 // as possible. ok is false when the model cannot fit until some busy
 // model goes idle; never is true when it cannot fit even with every model
-// unloaded (on any one device).
+// unloaded (on any one device), or with every model but the pinned ones
+// unloaded.
 //
 // It is a pure function: the manager calls it under its lock and tests
 // call it directly.
@@ -98,7 +102,23 @@ func planRoom(resident []candidate, need int64, lim limits, gpuNeed ...int64) (v
 		}
 	}
 	if !fits() {
-		return nil, false, false
+		// Would it fit with only the pinned models left? If not, waiting
+		// cannot help.
+		count, used = 0, 0
+		clear(gpuUsed)
+		for _, c := range resident {
+			if !c.Pinned {
+				continue
+			}
+			count++
+			used += c.Memory
+			for i, g := range c.GPU {
+				if i < len(gpuUsed) {
+					gpuUsed[i] += g
+				}
+			}
+		}
+		return nil, false, !fits()
 	}
 	return victims, true, false
 }
