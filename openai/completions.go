@@ -305,14 +305,41 @@ func (f fields) logitBias(dst *map[int]float64) *Error {
 // decodePrompts accepts OpenAI's four prompt forms: a string, an array of
 // strings, an array of token ids, or an array of token arrays.
 func decodePrompts(raw json.RawMessage) ([]Prompt, *Error) {
+	return decodeTextsOrTokens(raw, textsOrTokens{
+		param: "prompt",
+		max:   MaxPrompts,
+		tooMany: func(int) *Error {
+			return InvalidParam("prompt", "invalid_value", "prompt may hold at most %d prompts", MaxPrompts)
+		},
+	})
+}
+
+// textsOrTokens are the rules of one field in OpenAI's four text-or-token
+// forms (completions' prompt, embeddings' input).
+type textsOrTokens struct {
+	param   string
+	max     int // items in an array of strings or of token arrays
+	tooMany func(n int) *Error
+	// nonEmpty refuses empty strings and empty token arrays with
+	// invalid_value (embeddings, as OpenAI does); otherwise an empty string
+	// is allowed and an empty token array is a type error.
+	nonEmpty bool
+}
+
+// decodeTextsOrTokens decodes a string, an array of strings, an array of
+// token ids (one item) or an array of token arrays.
+func decodeTextsOrTokens(raw json.RawMessage, r textsOrTokens) ([]Prompt, *Error) {
 	bad := func() *Error {
-		return typeError("prompt", "a string, an array of strings, an array of token ids or an array of token arrays", raw)
+		return typeError(r.param, "a string, an array of strings, an array of token ids or an array of token arrays", raw)
 	}
 	switch jsonKind(raw) {
 	case "a string":
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
 			return nil, bad()
+		}
+		if r.nonEmpty && s == "" {
+			return nil, InvalidParam(r.param, "invalid_value", "%s must not be an empty string", r.param)
 		}
 		return []Prompt{{Text: s}}, nil
 	case "an array":
@@ -324,20 +351,20 @@ func decodePrompts(raw json.RawMessage) ([]Prompt, *Error) {
 		return nil, bad()
 	}
 	if len(items) == 0 {
-		return nil, InvalidParam("prompt", "invalid_value", "prompt must not be an empty array")
+		return nil, InvalidParam(r.param, "invalid_value", "%s must not be an empty array", r.param)
 	}
 	if jsonKind(items[0]) == "a number" { // one token array
 		var toks []int
 		if json.Unmarshal(raw, &toks) != nil {
 			return nil, bad()
 		}
-		if err := checkTokens(toks); err != nil {
+		if err := checkTokens(toks, r.param); err != nil {
 			return nil, err
 		}
 		return []Prompt{{Tokens: toks}}, nil
 	}
-	if len(items) > MaxPrompts {
-		return nil, InvalidParam("prompt", "invalid_value", "prompt may hold at most %d prompts", MaxPrompts)
+	if len(items) > r.max {
+		return nil, r.tooMany(len(items))
 	}
 	out := make([]Prompt, len(items))
 	for i, it := range items {
@@ -346,12 +373,21 @@ func decodePrompts(raw json.RawMessage) ([]Prompt, *Error) {
 			if json.Unmarshal(it, &out[i].Text) != nil {
 				return nil, bad()
 			}
+			if r.nonEmpty && out[i].Text == "" {
+				return nil, InvalidParam(r.param, "invalid_value", "%s %d is an empty string", r.param, i)
+			}
 		case "an array":
 			var toks []int
-			if json.Unmarshal(it, &toks) != nil || len(toks) == 0 {
+			if json.Unmarshal(it, &toks) != nil {
 				return nil, bad()
 			}
-			if err := checkTokens(toks); err != nil {
+			if len(toks) == 0 {
+				if !r.nonEmpty {
+					return nil, bad()
+				}
+				return nil, InvalidParam(r.param, "invalid_value", "%s %d is an empty token array", r.param, i)
+			}
+			if err := checkTokens(toks, r.param); err != nil {
 				return nil, err
 			}
 			out[i].Tokens = toks
@@ -362,13 +398,13 @@ func decodePrompts(raw json.RawMessage) ([]Prompt, *Error) {
 	return out, nil
 }
 
-func checkTokens(toks []int) *Error {
+func checkTokens(toks []int, param string) *Error {
 	if len(toks) > MaxPromptTokens {
-		return InvalidParam("prompt", "invalid_value", "a token prompt may hold at most %d tokens", MaxPromptTokens)
+		return InvalidParam(param, "invalid_value", "a token prompt may hold at most %d tokens", MaxPromptTokens)
 	}
 	for _, t := range toks {
 		if t < 0 {
-			return InvalidParam("prompt", "invalid_value", "token ids must not be negative, got %d", t)
+			return InvalidParam(param, "invalid_value", "token ids must not be negative, got %d", t)
 		}
 	}
 	return nil

@@ -13,11 +13,9 @@ import (
 // own limit).
 const MaxEmbeddingInputs = 2048
 
-// EmbeddingInput is one input to embed: text, or token ids.
-type EmbeddingInput struct {
-	Text   string
-	Tokens []int // non-nil for a token input
-}
+// EmbeddingInput is one input to embed: text, or token ids (the same
+// shape as a completions prompt).
+type EmbeddingInput = Prompt
 
 // EmbeddingRequest is a decoded POST /v1/embeddings body.
 type EmbeddingRequest struct {
@@ -77,78 +75,14 @@ func DecodeEmbeddingRequest(body []byte) (*EmbeddingRequest, *Error) {
 // array of strings, an array of token ids, or an array of token arrays.
 // Empty strings and empty token arrays are refused, as OpenAI does.
 func decodeEmbeddingInputs(raw json.RawMessage) ([]EmbeddingInput, *Error) {
-	bad := func() *Error {
-		return typeError("input", "a string, an array of strings, an array of token ids or an array of token arrays", raw)
-	}
-	switch jsonKind(raw) {
-	case "a string":
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return nil, bad()
-		}
-		if s == "" {
-			return nil, InvalidParam("input", "invalid_value", "input must not be an empty string")
-		}
-		return []EmbeddingInput{{Text: s}}, nil
-	case "an array":
-	default:
-		return nil, bad()
-	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
-		return nil, bad()
-	}
-	if len(items) == 0 {
-		return nil, InvalidParam("input", "invalid_value", "input must not be an empty array")
-	}
-	if jsonKind(items[0]) == "a number" { // one token array
-		var toks []int
-		if json.Unmarshal(raw, &toks) != nil {
-			return nil, bad()
-		}
-		if err := checkInputTokens(toks); err != nil {
-			return nil, err
-		}
-		return []EmbeddingInput{{Tokens: toks}}, nil
-	}
-	if len(items) > MaxEmbeddingInputs {
-		return nil, InvalidParam("input", "invalid_value", "input may hold at most %d inputs, got %d", MaxEmbeddingInputs, len(items))
-	}
-	out := make([]EmbeddingInput, len(items))
-	for i, it := range items {
-		switch jsonKind(it) {
-		case "a string":
-			if json.Unmarshal(it, &out[i].Text) != nil {
-				return nil, bad()
-			}
-			if out[i].Text == "" {
-				return nil, InvalidParam("input", "invalid_value", "input %d is an empty string", i)
-			}
-		case "an array":
-			var toks []int
-			if json.Unmarshal(it, &toks) != nil {
-				return nil, bad()
-			}
-			if len(toks) == 0 {
-				return nil, InvalidParam("input", "invalid_value", "input %d is an empty token array", i)
-			}
-			if err := checkInputTokens(toks); err != nil {
-				return nil, err
-			}
-			out[i].Tokens = toks
-		default:
-			return nil, bad()
-		}
-	}
-	return out, nil
-}
-
-func checkInputTokens(toks []int) *Error {
-	if err := checkTokens(toks); err != nil {
-		err.Param = "input"
-		return err
-	}
-	return nil
+	return decodeTextsOrTokens(raw, textsOrTokens{
+		param: "input",
+		max:   MaxEmbeddingInputs,
+		tooMany: func(n int) *Error {
+			return InvalidParam("input", "invalid_value", "input may hold at most %d inputs, got %d", MaxEmbeddingInputs, n)
+		},
+		nonEmpty: true,
+	})
 }
 
 // UnsupportedDimensions is the 400 for a dimensions value other than the
