@@ -774,6 +774,19 @@ func (m *Manager) List() []Status {
 	return out
 }
 
+// Spec returns the settings of the model named name (id or alias). It is
+// the cheap lookup for the request path; Get also gathers the model's
+// cache state.
+func (m *Manager) Spec(name string) (Spec, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.names[name]
+	if !ok {
+		return Spec{}, false
+	}
+	return m.specs[id], true
+}
+
 // Get returns the status of the model named name (id or alias).
 func (m *Manager) Get(name string) (Status, bool) {
 	m.mu.Lock()

@@ -62,16 +62,20 @@ func allowsModel(c *gin.Context, id, name string) bool {
 }
 
 // admit applies the request's key limits for model id: one request,
-// reserve tokens (prompt + the most it may generate) and a concurrency
-// slot. The ticket (nil without limits) must be settled with the tokens
+// reserve() tokens (prompt + the most it may generate; computed only when
+// the key has a token limit) and a concurrency slot. The ticket (nil without limits) must be settled with the tokens
 // really used. The rate limit headers are set on every answer.
-func (s *Server) admit(c *gin.Context, id, name string, reserve int) (*ratelimit.Ticket, *openai.Error) {
+func (s *Server) admit(c *gin.Context, id, name string, reserve func() int) (*ratelimit.Ticket, *openai.Error) {
 	k := requestKey(c)
 	if k == nil || s.cfg.Limiter == nil {
-		return nil, nil
+		return nil, nil // no limits: the reservation (a tokenization) is not computed
 	}
 	bucket, lim := k.Limits(id, name)
-	t, st, err := s.cfg.Limiter.Admit(c.Request.Context(), bucket, ratelimit.Limits(lim), reserve)
+	n := 0
+	if lim.TokensPerMinute > 0 {
+		n = reserve()
+	}
+	t, st, err := s.cfg.Limiter.Admit(c.Request.Context(), bucket, ratelimit.Limits(lim), n)
 	st.SetHeaders(c.Writer.Header())
 	if err == nil {
 		return t, nil

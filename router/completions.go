@@ -83,22 +83,15 @@ type generation struct {
 // the next one the key may use is tried.
 func (s *Server) generate(c *gin.Context, g generation) {
 	c.Set(ctxKeyModel, g.model)
-	st, known := s.models.Get(g.model)
-	if !known || !allowsModel(c, st.Spec.ID, g.model) {
+	spec, known := s.models.Spec(g.model)
+	if !known || !allowsModel(c, spec.ID, g.model) {
 		writeError(c, openai.ModelNotFound(g.model))
 		return
 	}
-	timeout, apiErr := s.requestTimeout(c)
+	ctx, cancel, apiErr := s.requestContext(c)
 	if apiErr != nil {
 		writeError(c, apiErr)
 		return
-	}
-	var ctx context.Context
-	var cancel context.CancelFunc
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeoutCause(c.Request.Context(), timeout, &timeoutError{what: "total", d: timeout})
-	} else {
-		ctx, cancel = context.WithCancel(c.Request.Context())
 	}
 	defer cancel() // ends every sequence of the request when the handler returns
 	var p *pinger
@@ -107,8 +100,8 @@ func (s *Server) generate(c *gin.Context, g generation) {
 	}
 	a := &attempt{s: s, c: c, g: g, p: p, ctx: ctx}
 	candidates := []string{g.model}
-	for _, f := range st.Spec.Fallbacks {
-		if fs, ok := s.models.Get(f); ok && allowsModel(c, fs.Spec.ID, f) {
+	for _, f := range spec.Fallbacks {
+		if fs, ok := s.models.Spec(f); ok && allowsModel(c, fs.ID, f) {
 			candidates = append(candidates, f)
 		}
 	}
@@ -164,8 +157,8 @@ func (a *attempt) fallBack(err error) error {
 func (a *attempt) run(name string) error {
 	s, c, g, p, ctx := a.s, a.c, a.g, a.p, a.ctx
 	fail := a.fail
-	if st, ok := s.models.Get(name); ok && st.Spec.Remote != nil {
-		return a.runRemote(st.Spec)
+	if spec, ok := s.models.Spec(name); ok && spec.Remote != nil {
+		return a.runRemote(spec)
 	}
 	arrived := time.Now()
 	var lease *models.Lease
@@ -173,8 +166,8 @@ func (a *attempt) run(name string) error {
 	p.wait(func() { lease, err = s.models.Acquire(ctx, name) })
 	if errors.Is(err, models.ErrRemote) {
 		// A reload made it remote while this request waited.
-		if st, ok := s.models.Get(name); ok && st.Spec.Remote != nil {
-			return a.runRemote(st.Spec)
+		if spec, ok := s.models.Spec(name); ok && spec.Remote != nil {
+			return a.runRemote(spec)
 		}
 	}
 	if err != nil {
@@ -197,7 +190,7 @@ func (a *attempt) run(name string) error {
 		fail(apiErr)
 		return nil
 	}
-	ticket, apiErr := s.admit(c, lease.ID(), name, reservation(eng, inputs, ereq, info))
+	ticket, apiErr := s.admit(c, lease.ID(), name, func() int { return reservation(eng, inputs, ereq, info) })
 	if apiErr != nil {
 		fail(apiErr)
 		return nil

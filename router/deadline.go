@@ -66,6 +66,21 @@ func (s *Server) requestTimeout(c *gin.Context) (time.Duration, *openai.Error) {
 	return d, nil
 }
 
+// requestContext is the request's context bounded by its total deadline
+// (requestTimeout); cancel must be called when the request ends.
+func (s *Server) requestContext(c *gin.Context) (context.Context, context.CancelFunc, *openai.Error) {
+	timeout, apiErr := s.requestTimeout(c)
+	if apiErr != nil {
+		return nil, nil, apiErr
+	}
+	if timeout > 0 {
+		ctx, cancel := context.WithTimeoutCause(c.Request.Context(), timeout, &timeoutError{what: "total", d: timeout})
+		return ctx, cancel, nil
+	}
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	return ctx, cancel, nil
+}
+
 // nextWithin waits at most d (0: no bound) for the stream's next event.
 // When d passes, it returns a *timeoutError; the caller ends the request,
 // which frees the sequence.

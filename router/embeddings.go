@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -19,17 +18,10 @@ func (s *Server) embeddings(c *gin.Context) {
 		return
 	}
 	c.Set(ctxKeyModel, req.Model)
-	timeout, apiErr := s.requestTimeout(c)
+	ctx, cancel, apiErr := s.requestContext(c)
 	if apiErr != nil {
 		writeError(c, apiErr)
 		return
-	}
-	var ctx context.Context
-	var cancel context.CancelFunc
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeoutCause(c.Request.Context(), timeout, &timeoutError{what: "total", d: timeout})
-	} else {
-		ctx, cancel = context.WithCancel(c.Request.Context())
 	}
 	defer cancel() // drops the request's queued work in the engine
 	// acquireFor waits on the request's context; the deadline bounds that
@@ -59,7 +51,7 @@ func (s *Server) embeddings(c *gin.Context) {
 		writeError(c, apiErr)
 		return
 	}
-	ticket, apiErr := s.admit(c, lease.ID(), req.Model, total)
+	ticket, apiErr := s.admit(c, lease.ID(), req.Model, func() int { return total })
 	if apiErr != nil {
 		writeError(c, apiErr)
 		return

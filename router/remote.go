@@ -41,7 +41,7 @@ func (a *attempt) runRemote(spec models.Spec) error {
 	if g.sampling.MaxTokens != nil {
 		out = int(*g.sampling.MaxTokens)
 	}
-	ticket, apiErr := s.admit(c, spec.ID, spec.ID, len(body)/3+out*max(g.sampling.N, 1))
+	ticket, apiErr := s.admit(c, spec.ID, spec.ID, func() int { return len(body)/3 + out*max(g.sampling.N, 1) })
 	if apiErr != nil {
 		a.fail(apiErr)
 		return nil
