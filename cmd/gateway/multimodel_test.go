@@ -96,28 +96,13 @@ func (g *multiGateway) complete(model string) {
 	}
 }
 
-// states returns each model's status, from the admin view.
-func (g *multiGateway) states() map[string]string {
-	g.t.Helper()
-	resp, err := http.Get(g.base + "/admin/models")
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var v struct {
-		Data []struct{ ID, Status string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		g.t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, m := range v.Data {
-		out[m.ID] = m.Status
-	}
-	return out
+type adminState struct {
+	Status string
+	Leases int
 }
 
-func (g *multiGateway) leases(id string) int {
+// admin returns each model's status and leases, from the admin view.
+func (g *multiGateway) admin() map[string]adminState {
 	g.t.Helper()
 	resp, err := http.Get(g.base + "/admin/models")
 	if err != nil {
@@ -127,26 +112,38 @@ func (g *multiGateway) leases(id string) int {
 	var v struct {
 		Data []struct {
 			ID     string
+			Status string
 			Leases int
 		}
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		g.t.Fatal(err)
 	}
+	out := map[string]adminState{}
 	for _, m := range v.Data {
-		if m.ID == id {
-			return m.Leases
-		}
+		out[m.ID] = adminState{m.Status, m.Leases}
 	}
-	return 0
+	return out
 }
+
+// states returns each model's status.
+func (g *multiGateway) states() map[string]string {
+	out := map[string]string{}
+	for id, st := range g.admin() {
+		out[id] = st.Status
+	}
+	return out
+}
+
+func (g *multiGateway) leases(id string) int { return g.admin()[id].Leases }
 
 // residents returns the models that are loaded (unloading counts as gone:
 // its memory is being freed and it takes no requests).
 func (g *multiGateway) residents() []string {
 	var out []string
+	states := g.states()
 	for _, id := range []string{"gen-b", "gen-c", "stories"} {
-		if g.states()[id] == "loaded" {
+		if states[id] == "loaded" {
 			out = append(out, id)
 		}
 	}
