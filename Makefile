@@ -24,10 +24,27 @@ PORTABLE_MARCH ?= x86-64-v3
 OLLAMA_MOD := github.com/ollama/ollama
 OLLAMA_DIR := $(shell $(GO) mod download $(OLLAMA_MOD) >/dev/null 2>&1; $(GO) list -m -f '{{.Dir}}' $(OLLAMA_MOD) 2>/dev/null)
 
-ifeq ($(PORTABLE),1)
-ARCH_FLAGS := -march=$(PORTABLE_MARCH) -mtune=generic
+MACHINE := $(shell uname -m)
+
+# AMX stays out of the default build: -march=native on a CPU that reports
+# AMX defines __AMX_INT8__, and ggml-cpu.cpp then refers to AMX kernels that
+# the binding's cgo package never compiles (a link failure), while compiling
+# them in crashes (SIGILL) on VMs that report AMX the guest cannot use.
+# AMX=1 compiles them in behind a run-time probe (docs/configuration.md).
+ifeq ($(AMX),1)
+NO_AMX :=
 else
-ARCH_FLAGS := -march=native
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+endif
+
+ifeq ($(PORTABLE),1)
+ARCH_FLAGS := -march=$(PORTABLE_MARCH) -mtune=generic $(if $(filter x86_64,$(MACHINE)),$(NO_AMX))
+else ifeq ($(MACHINE),aarch64)
+ARCH_FLAGS := -mcpu=native
+else ifeq ($(MACHINE),arm64)
+ARCH_FLAGS := -mcpu=native
+else
+ARCH_FLAGS := -march=native $(NO_AMX)
 endif
 
 OPT_FLAGS := -O3 $(ARCH_FLAGS)
