@@ -13,10 +13,11 @@ import (
 // as the arguments begin and they are streamed fragment by fragment;
 // otherwise the object is read whole and the call emitted at its end.
 type callObject struct {
-	nameKeys []string // keys holding the function name
-	argKeys  []string // keys holding the arguments
-	idKey    string   // key holding the model's call id ("": none)
-	noStream bool     // read whole (the id comes after the arguments)
+	nameKeys []string      // keys holding the function name
+	argKeys  []string      // keys holding the arguments
+	idKey    string        // key holding the model's call id ("": none)
+	noStream bool          // read whole (the id comes after the arguments)
+	newID    func() string // makes an id when the model gave none (nil: out's)
 
 	buf      []byte
 	whole    jsonScan // the object itself: where it ends
@@ -165,6 +166,9 @@ func (c *callObject) finishObject(o *out) {
 	if err != nil {
 		o.fail(err)
 		return
+	}
+	if id == "" && c.newID != nil {
+		id = c.newID()
 	}
 	o.call(name, id, args)
 }

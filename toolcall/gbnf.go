@@ -176,9 +176,14 @@ func jsonCallObject(nameKey, name, argKey, argsRule string) string {
 		GBNFLiteral(`"`+nameKey+`"`), GBNFLiteral(jsonString(name)), GBNFLiteral(`"`+argKey+`"`), argsRule)
 }
 
+// jsonString quotes s as JSON without HTML escaping (<b> stays <b>, as
+// the model wrote it).
 func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var b strings.Builder
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	_ = e.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // notContaining returns a GBNF expression matching text that does not

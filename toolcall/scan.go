@@ -7,6 +7,7 @@ package toolcall
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"strings"
 	"unicode/utf8"
@@ -290,6 +291,9 @@ func (o *out) arg(s string) {
 		o.deltas = append(o.deltas, Delta{Kind: DeltaCallArgs, Index: len(o.calls) - 1, Text: s})
 	}
 }
+
+// argsValid reports whether the current call's arguments so far are JSON.
+func (o *out) argsValid() bool { return json.Valid([]byte(o.args.String() + o.argsHeld)) }
 
 // endCall closes the current call, if any.
 func (o *out) endCall() {
