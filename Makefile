@@ -93,7 +93,7 @@ test: vet
 
 # fuzz runs every fuzz target for FUZZTIME (10s in make test; longer runs
 # by hand are recorded in docs/fuzzing.md).
-FUZZ_TARGETS := ./engine:FuzzTextFilter ./openai:FuzzDecodeCompletionRequest ./openai:FuzzDecodeChatRequest ./toolcall:FuzzBFamilies
+FUZZ_TARGETS := ./engine:FuzzTextFilter ./openai:FuzzDecodeCompletionRequest ./openai:FuzzDecodeChatRequest ./toolcall:FuzzBFamilies ./toolcall:FuzzParsers
 fuzz: setup
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
