@@ -168,6 +168,9 @@ func builtinCall(code string) (name, args string, ok bool) {
 			b.WriteString(", ")
 		}
 		v, _ := json.Marshal(obj[k])
+		if str, ok := obj[k].(string); ok {
+			v = []byte(jsonString(str)) // unescaped <, > and &, as written
+		}
 		b.WriteString(jsonString(k) + ": " + string(v))
 	}
 	b.WriteByte('}')
