@@ -50,7 +50,10 @@ type cohereList struct {
 	cur      *callObject
 	noStream bool
 	opts     *Options
-	before   int // calls made before the current element
+	// nameKeys/argKeys name the object's fields (nil: Cohere's tool_name
+	// and parameters).
+	nameKeys, argKeys []string
+	before            int // calls made before the current element
 }
 
 // feed consumes s up to the end of the list and returns how many bytes it
@@ -73,7 +76,11 @@ func (l *cohereList) feed(o *out, s string) int {
 				l.st = 3
 				return i + 1
 			case l.st == 1 && c == '{':
-				l.cur = newCallObject([]string{"tool_name"}, []string{"parameters"})
+				nk, ak := l.nameKeys, l.argKeys
+				if nk == nil {
+					nk, ak = []string{"tool_name"}, []string{"parameters"}
+				}
+				l.cur = newCallObject(nk, ak)
 				l.cur.noStream = l.noStream
 				l.before = len(o.calls)
 				l.st = 2

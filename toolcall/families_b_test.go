@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-var bFormats = []string{"harmony", "deepseek-r1", "deepseek-v3.1", "command-r7b", "command-r-plus", "kimi-k2", "glm"}
+var bFormats = []string{"harmony", "deepseek-r1", "deepseek-v3.1", "command-r7b", "command-r-plus", "kimi-k2", "glm", "nemotron-v2", "apriel"}
 
 // bFakeConv stands in for llama.cpp's converter: a grammar with a root and
 // the helper rule names every real conversion uses, so that merging two
@@ -109,6 +109,8 @@ func TestBTriggers(t *testing.T) {
 		"command-r-plus": "I will.\nAction:\n```json\n[",
 		"kimi-k2":        "x<|tool_calls_section_begin|><|tool_call_begin|>",
 		"glm":            "\n<think></think>\n<tool_call>search\n",
+		"nemotron-v2":    "ok</think><TOOLCALL>[",
+		"apriel":         "ok[BEGIN FINAL RESPONSE]<tool_calls>[",
 	}
 	for _, name := range bFormats {
 		g, err := Lookup(name).Grammar(Options{Tools: weatherTools, Choice: Choice{Mode: ChoiceAuto}}, bFakeConv)
