@@ -12,6 +12,7 @@
 #   PORTABLE=1      compile ggml for a generic x86-64-v3 CPU instead of -march=native
 #   PORTABLE_MARCH  the -march used by PORTABLE=1 (default x86-64-v3)
 #   OPENMP=1        use OpenMP threads in ggml instead of ggml's own thread pool
+#   AMX=1           compile ggml's AMX kernels in, used after a start-up probe
 #   CUDA_ARCHITECTURES  GPUs make cuda compiles for (default 80;86;89;90:
 #                   Ampere, Ada, Hopper); NVCC, CUDA_FLAGS, JOBS likewise
 
@@ -54,8 +55,16 @@ OPT_FLAGS += -DGGML_USE_OPENMP -fopenmp
 LD_FLAGS += -fopenmp
 endif
 
+# AMX=1 compiles ggml's AMX kernels from the binding's sources in the
+# backends/llamacpp/amx package (build tag amx), which needs ggml's source
+# folders on the include path.
+ifeq ($(AMX),1)
+AMX_CPPFLAGS := -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/src -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/src/ggml-cpu
+export GOFLAGS := $(strip $(GOFLAGS) -tags=amx)
+endif
+
 export CGO_ENABLED := 1
-export CGO_CPPFLAGS := -I$(CURDIR)/include -I$(OLLAMA_DIR)/llama/llama.cpp/include -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/include -DGGML_USE_CPU_REPACK
+export CGO_CPPFLAGS := -I$(CURDIR)/include -I$(OLLAMA_DIR)/llama/llama.cpp/include -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/include -DGGML_USE_CPU_REPACK $(AMX_CPPFLAGS)
 export CGO_CFLAGS := $(OPT_FLAGS)
 export CGO_CXXFLAGS := $(OPT_FLAGS)
 export CGO_LDFLAGS := $(LD_FLAGS)
@@ -68,7 +77,7 @@ export CGO_LDFLAGS := $(LD_FLAGS)
 TEST_FLAGS ?= -race -timeout 30m -p 1
 FUZZTIME ?= 10s
 
-.PHONY: all setup build run test vet fuzz bench bench-quick env clean cuda
+.PHONY: all setup build run test vet fuzz bench bench-quick env clean cuda check-arch
 
 all: build
 
@@ -115,6 +124,30 @@ env:
 	@echo "export CGO_CFLAGS='$(CGO_CFLAGS)'"
 	@echo "export CGO_CXXFLAGS='$(CGO_CXXFLAGS)'"
 	@echo "export CGO_LDFLAGS='$(CGO_LDFLAGS)'"
+	@if [ -n "$(GOFLAGS)" ]; then echo "export GOFLAGS='$(GOFLAGS)'"; fi
+
+# check-arch compiles and links ggml's CPU code for the x86-64 targets that
+# matter (without running it), so a build-flag change that breaks one of
+# them (such as AMX kernels referenced but never compiled) shows up on any
+# machine. Each target compiles ggml once (a minute or two on 2 cores; the
+# results stay in the Go build cache). sapphirerapids is also built with
+# AMX=1. ARM64_CC, when set to an aarch64 cross compiler, adds arm64.
+ARM64_CXX ?= $(subst gcc,g++,$(ARM64_CC))
+CHECK_ARCHES ?= x86-64-v3 skylake-avx512 icelake-server sapphirerapids znver4
+check-arch:
+	@set -e; for a in $(CHECK_ARCHES); do \
+	  echo "check-arch: -march=$$a"; \
+	  CGO_CFLAGS="-O3 -march=$$a $(NO_AMX)" CGO_CXXFLAGS="-O3 -march=$$a $(NO_AMX)" \
+	    $(GO) build -o /dev/null ./internal/archcheck; \
+	done
+	@echo "check-arch: -march=sapphirerapids with AMX=1"
+	@CGO_CFLAGS="-O3 -march=sapphirerapids" CGO_CXXFLAGS="-O3 -march=sapphirerapids" \
+	  CGO_CPPFLAGS="$(CGO_CPPFLAGS) -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/src -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/src/ggml-cpu" \
+	  $(GO) build -tags=amx -o /dev/null ./internal/archcheck
+	@if [ -n "$(ARM64_CC)" ]; then echo "check-arch: arm64 (-mcpu=neoverse-v1)"; \
+	  CC=$(ARM64_CC) CXX=$(ARM64_CXX) GOARCH=arm64 CGO_CFLAGS="-O3 -mcpu=neoverse-v1" CGO_CXXFLAGS="-O3 -mcpu=neoverse-v1" \
+	    $(GO) build -o /dev/null ./internal/archcheck; fi
+	@echo "check-arch: all targets link"
 
 # cuda builds ggml's CUDA backend as a library the binding loads at start
 # (GGML_BACKEND_DL): CMake on the binding module's own CMakeLists.txt and

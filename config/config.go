@@ -51,11 +51,13 @@ type Server struct {
 
 // ModelOpts are the load settings applied to every model.
 type ModelOpts struct {
-	Threads    int `yaml:"threads"`      // 0: number of cores
-	CtxSize    int `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
-	MaxCtxSize int `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
-	Parallel   int `yaml:"parallel"`     // sequences decoded together; 0: 4
-	BatchSize  int `yaml:"batch_size"`   // 0: 512
+	Threads int `yaml:"threads"` // 0: the CPU quota or the physical cores, whichever is lower
+	// ThreadsBatch are the threads for prompt evaluation; 0: threads.
+	ThreadsBatch int `yaml:"threads_batch"`
+	CtxSize      int `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
+	MaxCtxSize   int `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
+	Parallel     int `yaml:"parallel"`     // sequences decoded together; 0: 4
+	BatchSize    int `yaml:"batch_size"`   // 0: 512
 	// GPU offload (docs/gpu.md): gpu_layers auto (default), all or a
 	// number; main_gpu puts the model on one GPU (an index into devices);
 	// tensor_split shares the layers among GPUs; devices names the GPUs a
@@ -143,6 +145,7 @@ func (d *ModelOpts) validate(prefix string) []error {
 		}
 	}
 	check(d.Threads >= 0 && d.Threads <= 1024, "threads must be between 0 and 1024")
+	check(d.ThreadsBatch >= 0 && d.ThreadsBatch <= 1024, "threads_batch must be between 0 and 1024")
 	check(d.CtxSize >= 0 && d.CtxSize <= 1<<20, "ctx_size must be between 0 and 1048576")
 	check(d.MaxCtxSize >= 0 && d.MaxCtxSize <= 1<<20, "max_ctx_size must be between 0 and 1048576")
 	check(d.Parallel >= 0 && d.Parallel <= 256, "parallel must be between 0 and 256")

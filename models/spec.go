@@ -15,11 +15,13 @@ type Spec struct {
 	Size    int64     // the file's size, with Created used to notice a replaced file
 	Source  string    // "dir" (found in the models folder) or "config"
 
-	Threads   int
-	CtxSize   int
-	Parallel  int
-	BatchSize int
-	GPULayers int // a count, GPULayersAll or GPULayersAuto (fit.go)
+	Threads int
+	// ThreadsBatch are the threads for prompt evaluation (0: Threads).
+	ThreadsBatch int
+	CtxSize      int
+	Parallel     int
+	BatchSize    int
+	GPULayers    int // a count, GPULayersAll or GPULayersAuto (fit.go)
 
 	Offload   Offload   // GPUs, split, KV cache type, flash attention
 	Placement Placement // where the current load goes; set by the manager

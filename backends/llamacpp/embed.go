@@ -284,7 +284,7 @@ func (l *loop) newEmbedder() (*embedder, error) {
 	p.n_ubatch = C.uint32_t(n)
 	p.n_seq_max = maxEmbedSeqs
 	p.n_threads = C.int32_t(l.m.opts.Threads)
-	p.n_threads_batch = C.int32_t(l.m.opts.Threads)
+	p.n_threads_batch = C.int32_t(l.m.opts.ThreadsBatch)
 	p.embeddings = true
 	p.pooling_type = pooling
 	p.kv_unified = true // one pool of n cells shared by the batch's sequences

@@ -85,6 +85,10 @@ type loop struct {
 	emb      *embedder // the embeddings context, made on first use (embed.go)
 
 	recurrent bool // the model's memory is recurrent or hybrid: no prefix sharing (share.go)
+
+	// The threads of the CPU budget this model is using now (cpushare.go).
+	sharing            bool
+	threads, threadsPP int
 }
 
 // run is the goroutine that owns the llama context for the model's life.
@@ -137,6 +141,7 @@ func (l *loop) serve() {
 		l.admit()
 		l.reapCancelled()
 		if len(l.running) == 0 && !l.m.embedPending() {
+			l.idle()
 			select {
 			case <-l.m.wake:
 				continue
@@ -302,6 +307,7 @@ func (l *loop) reapCancelled() {
 }
 
 func (l *loop) shutdown() {
+	l.idle()
 	for _, seq := range append([]*sequence(nil), l.running...) {
 		l.end(seq, engine.Event{Err: engine.ErrClosed}, true)
 	}
@@ -424,24 +430,35 @@ func (l *loop) step() {
 		generating = true
 	}
 	nDecode := int(b.n_tokens)
-	budget := l.m.opts.BatchSize - nDecode
+	room := l.m.opts.BatchSize - nDecode
+	budget, whole := room, 0
 	if generating {
 		if l.m.opts.PrefillBudget > 0 {
 			budget = min(budget, l.m.opts.PrefillBudget)
 		} else {
 			budget = min(budget, l.pacer.budget(l.m.opts.BatchSize))
+			// One short prompt per step may go whole (pacer.go).
+			whole = min(room, l.pacer.whole(l.m.opts.BatchSize))
 		}
 	}
 	for _, seq := range l.running {
-		if budget <= 0 {
+		if budget <= 0 && whole <= 0 {
 			break
 		}
 		if !seq.prefilling() || hold[seq] {
 			continue
 		}
+		rest := len(seq.prompt) - seq.prefilled
+		k, fromBudget := min(rest, budget), true
+		if rest > budget && rest <= whole {
+			k, whole, fromBudget = rest, 0, false
+		}
+		if k <= 0 {
+			continue
+		}
+		room -= k
 		s := seq.slot
 		undos = append(undos, undo{seq, len(s.cache), seq.prefilled})
-		k := min(len(seq.prompt)-seq.prefilled, budget)
 		for j := range k {
 			i := seq.prefilled + j
 			last := i == len(seq.prompt)-1
@@ -456,12 +473,16 @@ func (l *loop) step() {
 			s.cache = append(s.cache, seq.prompt[i])
 		}
 		seq.prefilled += k
-		budget -= k
+		if fromBudget {
+			budget -= k
+		}
+		budget, whole = min(budget, room), min(whole, room)
 		l.m.stats.promptTokens.Add(int64(k))
 	}
 	if b.n_tokens == 0 {
 		return
 	}
+	l.setThreads()
 	started := time.Now()
 	rc := C.llama_decode(l.lctx, *b)
 	l.m.stats.steps.Add(1)
@@ -606,5 +627,29 @@ func (l *loop) accept(seq *sequence, tok C.llama_token, idx int) {
 		l.finish(seq, engine.FinishLength)
 	default:
 		seq.next = tok
+	}
+}
+
+// setThreads joins the CPU share and applies this model's part of it
+// before a decode step. Changing the count between steps is cheap: without
+// an attached thread pool ggml starts the step's threads per graph.
+func (l *loop) setThreads() {
+	o := &l.m.opts
+	if !l.sharing {
+		l.sharing = true
+		o.CPUShare.join()
+	}
+	n, nb := o.CPUShare.threads(o.Threads), o.CPUShare.threads(o.ThreadsBatch)
+	if n != l.threads || nb != l.threadsPP {
+		l.threads, l.threadsPP = n, nb
+		C.llama_set_n_threads(l.lctx, C.int32_t(n), C.int32_t(nb))
+	}
+}
+
+// idle leaves the CPU share when the model has no work.
+func (l *loop) idle() {
+	if l.sharing {
+		l.sharing = false
+		l.m.opts.CPUShare.leave()
 	}
 }

@@ -21,20 +21,27 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
 	"github.com/llamagate/llamagate/engine"
+	"github.com/llamagate/llamagate/internal/cpus"
 )
 
 // Options configure one loaded model. Zero values mean the documented
 // defaults.
 type Options struct {
-	Path       string
-	Threads    int // default: runtime.NumCPU()
+	Path    string
+	Threads int // threads for generation steps; default: internal/cpus' choice
+	// ThreadsBatch are the threads for steps that evaluate a prompt
+	// (llama.cpp's n_threads_batch); default: Threads.
+	ThreadsBatch int
+	// CPUShare, when set, is the thread budget shared with the other
+	// models: while several are busy each uses at most its part
+	// (cpushare.go).
+	CPUShare   *CPUShare
 	CtxSize    int // tokens per sequence; default: the trained context capped at MaxCtxSize
 	MaxCtxSize int // cap for the default CtxSize; default 4096
 	BatchSize  int // llama.cpp n_batch: most tokens decoded in one step; default 512
@@ -74,7 +81,10 @@ type Options struct {
 
 func (o *Options) applyDefaults() {
 	if o.Threads <= 0 {
-		o.Threads = runtime.NumCPU()
+		o.Threads = cpus.Detect(cpus.Affinity()).Threads
+	}
+	if o.ThreadsBatch <= 0 {
+		o.ThreadsBatch = o.Threads
 	}
 	if o.MaxCtxSize <= 0 {
 		o.MaxCtxSize = 4096
@@ -529,7 +539,7 @@ func (m *Model) newContext() (*C.struct_llama_context, error) {
 	p.n_ubatch = C.uint32_t(min(m.opts.BatchSize, 512))
 	p.n_seq_max = C.uint32_t(m.opts.Parallel)
 	p.n_threads = C.int32_t(m.opts.Threads)
-	p.n_threads_batch = C.int32_t(m.opts.Threads)
+	p.n_threads_batch = C.int32_t(m.opts.ThreadsBatch)
 	p.embeddings = false
 	p.no_perf = true
 	p.kv_unified = C.bool(m.opts.KVUnified)

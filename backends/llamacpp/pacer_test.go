@@ -30,3 +30,28 @@ func TestPrefillPacer(t *testing.T) {
 		t.Fatalf("budget %d, want the minimum %d", got, pacerMinChunk)
 	}
 }
+
+func TestPrefillPacerWholeShortPrompts(t *testing.T) {
+	var p prefillPacer
+	if got := p.whole(512); got != 0 {
+		t.Fatalf("unmeasured: %d tokens may go whole, want 0", got)
+	}
+	// Decode steps of 40ms; a prompt-only step of 64 tokens takes 320ms
+	// (5ms a token): 8 decode steps' worth is 64 tokens.
+	for range 20 {
+		p.observe(3, 0, 40*time.Millisecond)
+		p.observe(0, 64, 320*time.Millisecond)
+	}
+	if got := p.whole(512); got != 64 {
+		t.Fatalf("whole %d, want 64", got)
+	}
+	if got := p.whole(32); got != 32 {
+		t.Fatalf("whole above the batch limit: %d", got)
+	}
+	// Small prompt-only steps do not measure the marginal rate.
+	before := p.promptToken
+	p.observe(0, 2, time.Second)
+	if p.promptToken != before {
+		t.Fatal("a 2-token step changed the prompt rate")
+	}
+}

@@ -21,8 +21,10 @@ import (
 
 	"github.com/llamagate/llamagate/auth"
 	"github.com/llamagate/llamagate/backends/llamacpp"
+	"github.com/llamagate/llamagate/backends/llamacpp/amx"
 	"github.com/llamagate/llamagate/config"
 	"github.com/llamagate/llamagate/engine"
+	"github.com/llamagate/llamagate/internal/cpus"
 	"github.com/llamagate/llamagate/metrics"
 	"github.com/llamagate/llamagate/models"
 	"github.com/llamagate/llamagate/ratelimit"
@@ -65,7 +67,7 @@ func parseFlags(args []string) (flags, map[string]bool, error) {
 	fs.StringVar(&f.configPath, "config", "", "YAML configuration file")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
-	fs.IntVar(&f.threads, "threads", 0, "CPU threads per model (0: number of cores)")
+	fs.IntVar(&f.threads, "threads", 0, "CPU threads per model (0: the CPU quota or the physical cores, whichever is lower)")
 	fs.IntVar(&f.ctxSize, "ctx-size", 0, "context tokens per sequence (0: the model's trained context, at most 4096)")
 	fs.IntVar(&f.parallel, "parallel", 0, "sequences each model decodes together (0: 4)")
 	fs.BoolVar(&f.demoIfEmpty, "demo-model-if-empty", false, "write a small random-weight demo model when the models folder has none")
@@ -174,11 +176,20 @@ func run(ctx context.Context, args []string, h hooks) error {
 			"params", s.Meta.Parameters, "file_type", s.Meta.FileType, "estimate", s.Meta.Estimate, "pinned", s.Pinned)
 	}
 	maxCtx := cfg.Defaults.MaxCtxSize
+	cpu := cpus.Detect(cpus.Affinity())
+	// Busy models divide this many threads among themselves
+	// (llamacpp.CPUShare); a model's own threads setting caps its part.
+	share := llamacpp.NewCPUShare(cpu.Threads)
+	// Before any model loads: ggml lists the CPU's buffer types once.
+	amxStatus := amx.Setup(ctx)
+	log.Info("AMX", "enabled", amxStatus.Enabled, "why", amxStatus.Reason)
+	log.Info("CPU threads", "default", cpu.Threads, "chosen_from", cpu.Source, "logical", cpu.Logical, "physical", cpu.Physical, "cgroup_quota", cpu.Quota)
 	loader := func(ctx context.Context, s models.Spec, progress func(float64)) (engine.Engine, error) {
 		mlog := log.With("model", s.ID)
 		last := -1
 		return llamacpp.Load(ctx, llamacpp.Options{
-			Path: s.Path, Threads: s.Threads, CtxSize: s.CtxSize, MaxCtxSize: maxCtx,
+			Path: s.Path, Threads: cmp.Or(s.Threads, cpu.Threads), ThreadsBatch: cmp.Or(s.ThreadsBatch, s.Threads, cpu.Threads), CPUShare: share,
+			CtxSize: s.CtxSize, MaxCtxSize: maxCtx,
 			Parallel: s.Parallel, BatchSize: s.BatchSize, Offload: offloadOptions(s, gpus, mlog),
 			KVUnified: s.KVUnified, KVOvercommit: s.KVOvercommit, QueueSize: s.QueueSize, PrefillBudget: s.PrefillBudget, NoPrefixCache: s.NoPrefixCache,
 			Logger: mlog,

@@ -103,7 +103,7 @@ func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (mo
 		return d
 	}
 	o.Threads, o.CtxSize, o.Parallel = pick(m.Threads, o.Threads), pick(m.CtxSize, o.CtxSize), pick(m.Parallel, o.Parallel)
-	o.BatchSize = pick(m.BatchSize, o.BatchSize)
+	o.BatchSize, o.ThreadsBatch = pick(m.BatchSize, o.BatchSize), pick(m.ThreadsBatch, o.ThreadsBatch)
 	config.InheritOffload(&o, m.ModelOpts)
 	o.QueueSize, o.PrefillBudget = pick(m.QueueSize, o.QueueSize), pick(m.PrefillBudget, o.PrefillBudget)
 	if m.KVUnified != nil {
@@ -144,6 +144,7 @@ func samplingDefaults(sm config.Sampling) models.Sampling {
 // applyOpts gives a spec the load settings o.
 func applyOpts(s *models.Spec, o config.ModelOpts) {
 	s.Threads, s.CtxSize, s.Parallel, s.BatchSize = o.Threads, o.CtxSize, o.Parallel, o.BatchSize
+	s.ThreadsBatch = o.ThreadsBatch
 	applyOffload(s, o)
 	s.KVUnified = o.KVUnified != nil && *o.KVUnified
 	s.KVOvercommit = o.KVOvercommit

@@ -1,0 +1,69 @@
+// Package amx decides whether ggml may use Intel AMX tiles. The kernels are
+// compiled in only with the build tag amx (make AMX=1); even then they are
+// used only after a probe in a child process has shown that the OS lets
+// this process use the tiles: VMs can report AMX in CPUID that the guest
+// cannot use, and the first tile load then dies with SIGILL.
+package amx
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+)
+
+// probeEnv makes a process started by Setup run the probe and exit.
+const probeEnv = "LLAMAGATE_AMX_PROBE"
+
+// Status says whether AMX is in use and why.
+type Status struct {
+	Compiled bool // the kernels are in this binary
+	Enabled  bool // ggml may use them
+	Reason   string
+}
+
+func init() {
+	if os.Getenv(probeEnv) == "1" {
+		// The child: request the tile permission and run one tile load;
+		// a fault kills this process, not the gateway.
+		if err := probeTiles(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+}
+
+// Setup probes AMX (when compiled in) and enables the kernels if the probe
+// passes. It must run before the first model is loaded: ggml lists the
+// CPU's extra buffer types once.
+func Setup(ctx context.Context) Status {
+	if !compiled {
+		return Status{Reason: notCompiled}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return Status{Compiled: true, Reason: "cannot start the probe: " + err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), probeEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return Status{Compiled: true, Reason: fmt.Sprintf("the probe failed (%v: %s); using the AVX-512/AVX2 kernels", err, trim(out))}
+	}
+	enable()
+	return Status{Compiled: true, Enabled: true, Reason: "the probe loaded a tile"}
+}
+
+func trim(b []byte) string {
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
