@@ -60,6 +60,31 @@ type Request struct {
 	// cannot turn into a grammar fails Generate with an
 	// *InvalidRequestError naming "response_format".
 	JSONSchema []byte
+	// Grammar, when non-nil, constrains sampling with a GBNF grammar (tool
+	// calls: see Grammar). At most one of JSONSchema and Grammar is set. A
+	// grammar the backend refuses fails Generate with an
+	// *InvalidRequestError naming "tools", the field it is made from.
+	Grammar *Grammar
+}
+
+// Grammar is a GBNF constraint on the output, with start rule "root".
+type Grammar struct {
+	GBNF string
+	// Lazy grammars constrain nothing until the generated text matches one
+	// of Triggers (regular expressions in the ECMAScript syntax llama.cpp's
+	// std::regex uses, matched against the whole text generated so far);
+	// the grammar then applies from the first capture group of the match
+	// (or the match start), replaying the text from there.
+	Lazy     bool
+	Triggers []string
+}
+
+// SchemaConverter is implemented by engines that turn a JSON schema into a
+// GBNF grammar (start rule "root") the way their JSONSchema constraint
+// does, so grammars for tool arguments can be built above the engine. It is
+// optional: a model whose engine lacks it cannot constrain tool calls.
+type SchemaConverter interface {
+	SchemaToGrammar(schema []byte) (string, error)
 }
 
 // TokenLogprob is the log-probability of one generated token and the most

@@ -57,24 +57,22 @@ static bool lg_impossible(float logit) {
 	return isnan(logit) || (isinf(logit) && logit < 0);
 }
 
-// lg_sample is llama_sampler_sample with the candidates in a buffer the
-// caller owns (n_vocab entries, reused every step), an optional grammar kept
-// outside the chain, and one check more: when nothing is possible (a grammar
-// that no token of the vocabulary can continue), it returns -1 instead of
-// accepting an impossible token, which would make the grammar sampler throw
-// through C and abort.
-//
-// With a grammar it does what llama.cpp's common sampler does: sample
-// without the grammar, and only if the grammar rejects that token apply the
-// grammar to the whole vocabulary and sample again. Checking one token is
-// much cheaper than checking every token of a large vocabulary, and the
-// first draw is usually allowed.
-llama_token lg_sample(struct llama_sampler *chain, struct llama_sampler *grammar, struct llama_context *ctx, int32_t idx, llama_token_data *buf, int32_t n_vocab) {
-	const float *logits = llama_get_logits_ith(ctx, idx);
-	if (logits == NULL) {
-		return -1;
+// LG_MAX_REFUSED bounds how many drawn tokens a lazy grammar may refuse at
+// its trigger in one step before the step gives up.
+#define LG_MAX_REFUSED 16
+
+static void lg_ban(llama_token_data *buf, const llama_token *refused, int n_refused) {
+	for (int i = 0; i < n_refused; i++) {
+		buf[refused[i]].logit = -INFINITY;
 	}
+}
+
+// lg_draw draws one token: from the chain alone when the grammar allows the
+// drawn token, else from the chain over what the grammar allows. Tokens in
+// refused are impossible. It returns -1 when no token is possible.
+static llama_token lg_draw(struct llama_sampler *chain, struct llama_sampler *grammar, const float *logits, llama_token_data *buf, int32_t n_vocab, const llama_token *refused, int n_refused) {
 	lg_fill(buf, logits, n_vocab);
+	lg_ban(buf, refused, n_refused);
 	llama_token_data_array cur = {buf, (size_t)n_vocab, -1, false};
 	llama_sampler_apply(chain, &cur);
 	if (cur.selected < 0 || (size_t)cur.selected >= cur.size || lg_impossible(cur.data[cur.selected].logit)) {
@@ -93,6 +91,7 @@ llama_token lg_sample(struct llama_sampler *chain, struct llama_sampler *grammar
 	}
 	if (cur.selected < 0) {
 		lg_fill(buf, logits, n_vocab);
+		lg_ban(buf, refused, n_refused);
 		cur = (llama_token_data_array){buf, (size_t)n_vocab, -1, false};
 		llama_sampler_apply(grammar, &cur);
 		llama_sampler_apply(chain, &cur);
@@ -100,10 +99,60 @@ llama_token lg_sample(struct llama_sampler *chain, struct llama_sampler *grammar
 			return -1;
 		}
 	}
-	llama_token tok = cur.data[cur.selected].id;
-	if (grammar != NULL) {
-		llama_sampler_accept(grammar, tok);
+	return cur.data[cur.selected].id;
+}
+
+// lg_sample is llama_sampler_sample with the candidates in a buffer the
+// caller owns (n_vocab entries, reused every step), an optional grammar kept
+// outside the chain, and one check more: when nothing is possible (a grammar
+// that no token of the vocabulary can continue), it returns -1 instead of
+// accepting an impossible token, which would make the grammar sampler throw
+// through C and abort.
+//
+// With a grammar it does what llama.cpp's common sampler does: sample
+// without the grammar, and only if the grammar rejects that token apply the
+// grammar to the whole vocabulary and sample again. Checking one token is
+// much cheaper than checking every token of a large vocabulary, and the
+// first draw is usually allowed.
+//
+// A lazy grammar (lazy set) allows every token until its trigger fires, and
+// the token that fires it replays the trigger's text into the grammar,
+// which may refuse it (the same token carries text the grammar does not
+// accept after the trigger). The grammar is cloned before each accept; when
+// it refuses, the clone replaces it (*grammar is updated), the token is
+// banned for this step and another is drawn.
+llama_token lg_sample(struct llama_sampler *chain, struct llama_sampler **grammar, int lazy, struct llama_context *ctx, int32_t idx, llama_token_data *buf, int32_t n_vocab) {
+	const float *logits = llama_get_logits_ith(ctx, idx);
+	if (logits == NULL) {
+		return -1;
 	}
-	llama_sampler_accept(chain, tok);
-	return tok;
+	llama_token refused[LG_MAX_REFUSED];
+	int n_refused = 0;
+	for (;;) {
+		llama_token tok = lg_draw(chain, *grammar, logits, buf, n_vocab, refused, n_refused);
+		if (tok < 0) {
+			return -1;
+		}
+		if (*grammar == NULL) {
+			llama_sampler_accept(chain, tok);
+			return tok;
+		}
+		struct llama_sampler *backup = lazy ? llama_sampler_clone(*grammar) : NULL;
+		if (lg_grammar_accept(*grammar, tok)) {
+			if (backup != NULL) {
+				llama_sampler_free(backup);
+			}
+			llama_sampler_accept(chain, tok);
+			return tok;
+		}
+		if (backup == NULL || n_refused == LG_MAX_REFUSED) {
+			if (backup != NULL) {
+				llama_sampler_free(backup);
+			}
+			return -1;
+		}
+		llama_sampler_free(*grammar);
+		*grammar = backup;
+		refused[n_refused++] = tok;
+	}
 }

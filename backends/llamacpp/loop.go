@@ -27,7 +27,7 @@ type sequence struct {
 	index           int // the choice this sequence produces
 	filter          *engine.TextFilter
 	logprobs        engine.LogprobQueue // with req.Logprobs: tokens waiting for their text to be sent
-	grammar         string              // GBNF constraining the output, or ""
+	grammar         *grammarSpec        // the output's constraint, or nil
 	assignErr       error               // the sequence could not be set up; admit ends it
 	stopCancelWatch func() bool
 
@@ -286,7 +286,7 @@ func (l *loop) assign(seq *sequence, s *slot) {
 	}
 	sampling := seq.req.Sampling
 	sampling.Seed += uint32(seq.index) // choices of one request differ, reproducibly
-	if seq.grammar != "" {
+	if seq.grammar != nil {
 		// Generate parsed this grammar already; failing now would be a bug.
 		if seq.grammarSampler = newGrammar(l.m.vocab, seq.grammar); seq.grammarSampler == nil {
 			seq.assignErr = errors.New("llama.cpp could not create the grammar sampler")
@@ -564,11 +564,17 @@ func (l *loop) sample() {
 	}
 }
 
-var errNoPossibleToken = errors.New("no token of the model's vocabulary is possible here: the response_format grammar (or a bias) excludes every one")
+var errNoPossibleToken = errors.New("no token of the model's vocabulary is possible here: the response_format or tool-call grammar (or a bias) excludes every one")
 
 // sampleAt samples seq's next token from the logits at batch index idx.
 func (l *loop) sampleAt(seq *sequence, idx int) {
-	tok := C.lg_sample(seq.sampler, seq.grammarSampler, l.lctx, C.int32_t(idx), l.cands, C.int32_t(l.m.info.VocabSize))
+	lazy := C.int(0)
+	if seq.grammar != nil && seq.grammar.lazy {
+		lazy = 1
+	}
+	g := seq.grammarSampler // lg_sample replaces a lazy grammar that refused its trigger's text
+	tok := C.lg_sample(seq.sampler, &g, lazy, l.lctx, C.int32_t(idx), l.cands, C.int32_t(l.m.info.VocabSize))
+	seq.grammarSampler = g
 	if tok < 0 {
 		l.end(seq, engine.Event{Err: errNoPossibleToken}, true)
 		return
