@@ -49,6 +49,12 @@ type Model struct {
 	ModelOpts        `yaml:",inline"`
 	ChatTemplate     string    `yaml:"chat_template"`      // inline Jinja overriding the GGUF's
 	ChatTemplateFile string    `yaml:"chat_template_file"` // or a file holding it
+	// ToolFormat names the tool-call format (docs/api.md lists them); empty:
+	// detected from the chat template.
+	ToolFormat string `yaml:"tool_format"`
+	// ReasoningFormat is the default of the request's reasoning_format:
+	// none (reasoning stays in content), auto or deepseek (separated).
+	ReasoningFormat string `yaml:"reasoning_format"`
 	Sampling         Sampling  `yaml:"sampling"`           // defaults for fields a request omits
 	TTL              *Duration `yaml:"ttl"`                // idle time before unload; 0: when idle; -1: never
 	Pinned           bool      `yaml:"pinned"`             // load at start, never unload
@@ -165,6 +171,11 @@ func validateModels(ms []Model) []error {
 		}
 		if m.ChatTemplate != "" && m.ChatTemplateFile != "" {
 			add("give chat_template or chat_template_file, not both")
+		}
+		switch m.ReasoningFormat {
+		case "", "none", "auto", "deepseek":
+		default:
+			add("reasoning_format must be none, auto or deepseek, not %q", m.ReasoningFormat)
 		}
 		if m.TTL != nil && *m.TTL < -1 {
 			add("ttl must be a duration, 0 or -1")

@@ -27,6 +27,12 @@ type Spec struct {
 	Placement Placement // where the current load goes; set by the manager
 
 	ChatTemplate string // Jinja source overriding the GGUF's tokenizer.chat_template
+	// ToolFormat names the toolcall format of the model's tool calls and
+	// reasoning ("" : detected from the chat template).
+	ToolFormat string
+	// ReasoningFormat is the default of the request field reasoning_format
+	// ("": auto, reasoning separated).
+	ReasoningFormat string
 
 	KVUnified     bool
 	KVOvercommit  bool

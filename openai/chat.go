@@ -15,12 +15,24 @@ const (
 // Tools stay raw JSON (checked for shape here): the chat package maps them
 // onto the template's input.
 type ChatRequest struct {
-	Model        string
-	Messages     []json.RawMessage
-	Tools        []json.RawMessage
-	Stream       bool
-	IncludeUsage bool
-	User         string
+	Model      string
+	Messages   []json.RawMessage
+	Tools      []json.RawMessage
+	ToolDefs   []ToolDef // Tools, checked, in order
+	ToolChoice ToolChoice
+	// ParallelToolCalls (default true) allows more than one call per answer.
+	ParallelToolCalls bool
+	// ReasoningFormat is "" (not given: the model's default), "none"
+	// (reasoning stays in content) or "auto"/"deepseek" (reasoning_content).
+	ReasoningFormat string
+	// ReasoningEffort ("" or low, medium, high) is passed to the chat
+	// template as reasoning_effort.
+	ReasoningEffort string
+	// TemplateKwargs (chat_template_kwargs) become extra template variables.
+	TemplateKwargs map[string]json.RawMessage
+	Stream         bool
+	IncludeUsage   bool
+	User           string
 	Sampling
 }
 
@@ -54,18 +66,8 @@ func DecodeChatRequest(body []byte) (*ChatRequest, *Error) {
 			return nil, err
 		}
 	}
-	if raw, ok := f["tools"]; ok {
-		if err := json.Unmarshal(raw, &r.Tools); err != nil {
-			return nil, typeError("tools", "an array of tool objects", raw)
-		}
-		if len(r.Tools) > MaxTools {
-			return nil, InvalidParam("tools", "invalid_value", "tools may hold at most %d tools", MaxTools)
-		}
-		for i, t := range r.Tools {
-			if jsonKind(t) != "an object" {
-				return nil, typeError(fmt.Sprintf("tools[%d]", i), "an object", t)
-			}
-		}
+	if err := r.decodeTools(f); err != nil {
+		return nil, err
 	}
 	if err := decodeStreamFlags(f, &r.Stream, &r.IncludeUsage); err != nil {
 		return nil, err
@@ -162,13 +164,24 @@ type ChatCompletion struct {
 type ChatChoice struct {
 	Index        int           `json:"index"`
 	Message      *ChatMessage  `json:"message,omitempty"`
-	Delta        *ChatMessage  `json:"delta,omitempty"`
+	Delta        *ChatDelta    `json:"delta,omitempty"`
 	Logprobs     *ChatLogprobs `json:"logprobs"`
 	FinishReason *string       `json:"finish_reason"`
 }
 
-// ChatMessage is the assistant's message (or a delta of it).
+// ChatMessage is the assistant's whole message. Content is null when the
+// message holds tool calls and no text.
 type ChatMessage struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
+	Role             string     `json:"role"`
+	Content          *string    `json:"content"`
+	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
+}
+
+// ChatDelta is a piece of the assistant's message in a stream chunk.
+type ChatDelta struct {
+	Role             string     `json:"role,omitempty"`
+	Content          *string    `json:"content,omitempty"`
+	ReasoningContent *string    `json:"reasoning_content,omitempty"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
 }

@@ -43,6 +43,9 @@ type Sampling struct {
 	// JSONSchema is the schema response_format holds the output to; nil
 	// for text.
 	JSONSchema []byte
+	// JSONStrict is response_format's json_schema.strict: the answer is
+	// checked against the schema before it is returned.
+	JSONStrict bool
 }
 
 func (s *Sampling) decode(f fields) (err *Error) {
@@ -97,7 +100,7 @@ func (s *Sampling) decode(f fields) (err *Error) {
 	if err := f.boolean("ignore_eos", &s.IgnoreEOS); err != nil {
 		return err
 	}
-	if s.JSONSchema, err = f.responseFormat(); err != nil {
+	if s.JSONSchema, s.JSONStrict, err = f.responseFormat(); err != nil {
 		return err
 	}
 	if s.JSONSchema != nil && s.IgnoreEOS {
@@ -231,6 +234,15 @@ type Usage struct {
 	CompletionTokens    int                  `json:"completion_tokens"`
 	TotalTokens         int                  `json:"total_tokens"`
 	PromptTokensDetails *PromptTokensDetails `json:"prompt_tokens_details,omitempty"`
+	// CompletionTokensDetails is set on chat answers of requests that
+	// could reason (not for plain completions).
+	CompletionTokensDetails *CompletionTokensDetails `json:"completion_tokens_details,omitempty"`
+}
+
+// CompletionTokensDetails splits completion tokens.
+type CompletionTokensDetails struct {
+	// ReasoningTokens counts the tokens of reasoning_content.
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 // PromptTokensDetails reports prompt tokens served from the prefix cache.

@@ -12,46 +12,46 @@ var schemaName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 // default), {"type":"json_object"}, or {"type":"json_schema","json_schema":
 // {"name","description","schema","strict"}}. It returns the JSON schema the
 // output must satisfy, or nil for text. Whether the schema can be turned into
-// a grammar is the engine's to say (also a 400 on response_format). strict is
-// accepted either way: the output is always held to the schema.
-func (f fields) responseFormat() ([]byte, *Error) {
+// a grammar is the engine's to say (also a 400 on response_format). The
+// output is always held to the schema by a grammar; with strict it is also
+// validated before it is returned.
+func (f fields) responseFormat() (schema []byte, strict bool, _ *Error) {
 	raw, ok := f["response_format"]
 	if !ok {
-		return nil, nil
+		return nil, false, nil
 	}
 	rf, err := decodeObject(raw)
 	if err != nil {
-		return nil, typeError("response_format", "an object", raw)
+		return nil, false, typeError("response_format", "an object", raw)
 	}
 	var typ string
 	if !rf.has("type") {
-		return nil, MissingParam("response_format.type")
+		return nil, false, MissingParam("response_format.type")
 	}
 	if err := rf.str("type", &typ); err != nil {
 		err.Param = "response_format.type"
-		return nil, err
+		return nil, false, err
 	}
 	switch typ {
 	case "text":
-		return nil, nil
+		return nil, false, nil
 	case "json_object":
-		return anyJSONObject, nil
+		return anyJSONObject, false, nil
 	case "json_schema":
 	default:
-		return nil, InvalidParam("response_format.type", "invalid_value", "response_format.type must be text, json_object or json_schema, got %q", typ)
+		return nil, false, InvalidParam("response_format.type", "invalid_value", "response_format.type must be text, json_object or json_schema, got %q", typ)
 	}
 	raw, ok = rf["json_schema"]
 	if !ok {
-		return nil, MissingParam("response_format.json_schema")
+		return nil, false, MissingParam("response_format.json_schema")
 	}
 	js, err := decodeObject(raw)
 	if err != nil {
-		return nil, typeError("response_format.json_schema", "an object", raw)
+		return nil, false, typeError("response_format.json_schema", "an object", raw)
 	}
 	var name, description string
-	var strict bool
 	if !js.has("name") {
-		return nil, MissingParam("response_format.json_schema.name")
+		return nil, false, MissingParam("response_format.json_schema.name")
 	}
 	for _, p := range []struct {
 		key string
@@ -59,23 +59,23 @@ func (f fields) responseFormat() ([]byte, *Error) {
 	}{{"name", &name}, {"description", &description}} {
 		if err := js.str(p.key, p.dst); err != nil {
 			err.Param = "response_format.json_schema." + p.key
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if !schemaName.MatchString(name) {
-		return nil, InvalidParam("response_format.json_schema.name", "invalid_value",
+		return nil, false, InvalidParam("response_format.json_schema.name", "invalid_value",
 			"response_format.json_schema.name must be 1 to 64 letters, digits, underscores or dashes, got %q", name)
 	}
 	if err := js.boolean("strict", &strict); err != nil {
 		err.Param = "response_format.json_schema.strict"
-		return nil, err
+		return nil, false, err
 	}
-	schema, ok := js["schema"]
+	raw, ok = js["schema"]
 	if !ok {
-		return []byte(`{}`), nil // no schema: any JSON value
+		return []byte(`{}`), strict, nil // no schema: any JSON value
 	}
-	if jsonKind(schema) != "an object" {
-		return nil, typeError("response_format.json_schema.schema", "a JSON Schema object", schema)
+	if jsonKind(raw) != "an object" {
+		return nil, false, typeError("response_format.json_schema.schema", "a JSON Schema object", raw)
 	}
-	return append([]byte(nil), schema...), nil
+	return append([]byte(nil), raw...), strict, nil
 }

@@ -74,7 +74,10 @@ type generation struct {
 	// prompts renders the request's prompts for the leased model; each
 	// gets n choices, numbered prompt by prompt.
 	prompts func(*models.Lease) ([]promptInput, *openai.Error)
-	writer  func(id string, created int64, perPrompt int, model string) responseWriter
+	// constrain, if set, adds what the prompts' rendering decided (a
+	// tool-call grammar) to the engine request.
+	constrain func(*engine.Request)
+	writer    func(id string, created int64, perPrompt int, model string) responseWriter
 }
 
 // generate runs a request on its model: key checks, deadline, lease,
@@ -189,6 +192,9 @@ func (a *attempt) run(name string) error {
 	if apiErr != nil {
 		fail(apiErr)
 		return nil
+	}
+	if g.constrain != nil {
+		g.constrain(&ereq)
 	}
 	ticket, apiErr := s.admit(c, lease.ID(), name, func() int { return reservation(eng, inputs, ereq, info) })
 	if apiErr != nil {
@@ -309,11 +315,13 @@ func engineRequest(p openai.Sampling, info engine.ModelInfo, defaultMax int) (en
 // responseWriter shapes engine output into one endpoint's wire format.
 type responseWriter interface {
 	begin(n int) []any // chunks that open a stream of n choices
-	// chunk is a piece of a choice: its text and the logprobs of the
-	// tokens that text completes, or (finish not nil) its end.
-	chunk(index int, text string, lps []engine.TokenLogprob, finish *string) any
+	// chunk shapes a piece of a choice: its text and the logprobs of the
+	// tokens that text completes, or (finish not nil) its end. It may make
+	// no chunk or several; an error (an answer that fails its checks)
+	// ends the stream.
+	chunk(index int, text string, lps []engine.TokenLogprob, finish *string) ([]any, *openai.Error)
 	usageChunk(u openai.Usage) any
-	whole(choices []choiceResult, u openai.Usage) any
+	whole(choices []choiceResult, u openai.Usage) (any, *openai.Error)
 }
 
 // choiceResult is one whole choice.
@@ -348,13 +356,17 @@ func (w *completionWriter) begin(n int) []any {
 	var out []any
 	for i := range n {
 		if e := w.echoFor(i); e != "" {
-			out = append(out, w.chunk(i, e, nil, nil))
+			out = append(out, w.textChunk(i, e, nil, nil))
 		}
 	}
 	return out
 }
 
-func (w *completionWriter) chunk(index int, text string, lps []engine.TokenLogprob, finish *string) any {
+func (w *completionWriter) chunk(index int, text string, lps []engine.TokenLogprob, finish *string) ([]any, *openai.Error) {
+	return []any{w.textChunk(index, text, lps, finish)}, nil
+}
+
+func (w *completionWriter) textChunk(index int, text string, lps []engine.TokenLogprob, finish *string) any {
 	c := w.base()
 	ch := openai.CompletionChoice{Index: index, Text: text, FinishReason: finish}
 	if w.logprobs && finish == nil {
@@ -376,7 +388,7 @@ func (w *completionWriter) usageChunk(u openai.Usage) any {
 	return c
 }
 
-func (w *completionWriter) whole(choices []choiceResult, u openai.Usage) any {
+func (w *completionWriter) whole(choices []choiceResult, u openai.Usage) (any, *openai.Error) {
 	c := w.base()
 	for i := range choices {
 		ch := openai.CompletionChoice{Index: i, Text: w.echoFor(i) + choices[i].text, FinishReason: &choices[i].finish}
@@ -386,7 +398,7 @@ func (w *completionWriter) whole(choices []choiceResult, u openai.Usage) any {
 		c.Choices = append(c.Choices, ch)
 	}
 	c.Usage = &u
-	return c
+	return c, nil
 }
 
 // usageTotal adds up the usage of a request's choices: each prompt is
@@ -454,7 +466,12 @@ func (s *Server) whole(c *gin.Context, ctx context.Context, st engine.Stream, n,
 	}
 	c.Set(ctxKeyUsage, usage.Usage)
 	c.Set(ctxKeyFinish, strings.Join(finishes, ","))
-	body, err := openai.Marshal(w.whole(out, usage.Usage))
+	resp, apiErr := w.whole(out, usage.Usage)
+	if apiErr != nil {
+		writeError(c, apiErr)
+		return
+	}
+	body, err := openai.Marshal(resp)
 	if err != nil {
 		writeError(c, openai.Internal("encoding the response failed"))
 		return
@@ -503,12 +520,12 @@ func (s *Server) stream(c *gin.Context, ctx context.Context, p *pinger, st engin
 			finish := string(ev.Finish)
 			usage.add(ev.Index, ev.Usage)
 			finishes = append(finishes, finish)
-			if sse.Data(w.chunk(ev.Index, "", nil, &finish)) != nil {
+			if !sendChunks(c, sse, w, ev.Index, "", nil, &finish) {
 				return
 			}
 		case ev.Text != "" || len(ev.Logprobs) > 0:
-			if err := sse.Data(w.chunk(ev.Index, ev.Text, ev.Logprobs, nil)); err != nil {
-				return // the client is gone; returning cancels the generation
+			if !sendChunks(c, sse, w, ev.Index, ev.Text, ev.Logprobs, nil) {
+				return // the client is gone (returning cancels the generation), or the answer failed its checks
 			}
 			now := time.Now()
 			s.cfg.Metrics.InterToken(model, now.Sub(last))
@@ -536,4 +553,22 @@ func (s *Server) stream(c *gin.Context, ctx context.Context, p *pinger, st engin
 		return
 	}
 	_ = sse.Done()
+}
+
+// sendChunks sends what w makes of a piece of a choice. It reports false
+// when the stream must end: the client is gone, or the answer failed its
+// checks (sent as an error event).
+func sendChunks(c *gin.Context, sse *openai.SSE, w responseWriter, index int, text string, lps []engine.TokenLogprob, finish *string) bool {
+	chunks, apiErr := w.chunk(index, text, lps, finish)
+	if apiErr != nil {
+		c.Set(ctxKeyError, apiErr)
+		_ = sse.Data(apiErr.Body())
+		return false
+	}
+	for _, ch := range chunks {
+		if sse.Data(ch) != nil {
+			return false
+		}
+	}
+	return true
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llamagate/llamagate/config"
 	"github.com/llamagate/llamagate/models"
+	"github.com/llamagate/llamagate/toolcall"
 )
 
 // buildSpecs returns every servable model: the models folder's files, then
@@ -129,6 +130,10 @@ func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (mo
 		}
 		s.ChatTemplate = string(b)
 	}
+	if m.ToolFormat != "" && toolcall.Lookup(m.ToolFormat) == nil {
+		return s, fmt.Errorf("line %d: models[%s].tool_format: unknown format %q (docs/api.md lists the formats)", m.Line, m.ID, m.ToolFormat)
+	}
+	s.ToolFormat, s.ReasoningFormat = m.ToolFormat, m.ReasoningFormat
 	s.Sampling = samplingDefaults(m.Sampling)
 	s.Fallbacks = m.Fallbacks
 	return s, nil
