@@ -54,10 +54,13 @@ type ModelOpts struct {
 	Threads int `yaml:"threads"` // 0: the CPU quota or the physical cores, whichever is lower
 	// ThreadsBatch are the threads for prompt evaluation; 0: threads.
 	ThreadsBatch int `yaml:"threads_batch"`
-	CtxSize      int `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
-	MaxCtxSize   int `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
-	Parallel     int `yaml:"parallel"`     // sequences decoded together; 0: 4
-	BatchSize    int `yaml:"batch_size"`   // 0: 512
+	// AdaptiveThreads decodes with fewer threads while another process
+	// holds cores and that is measurably faster; default true.
+	AdaptiveThreads *bool `yaml:"adaptive_threads"`
+	CtxSize         int   `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
+	MaxCtxSize      int   `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
+	Parallel        int   `yaml:"parallel"`     // sequences decoded together; 0: 4
+	BatchSize       int   `yaml:"batch_size"`   // 0: 512
 	// GPU offload (docs/gpu.md): gpu_layers auto (default), all or a
 	// number; main_gpu puts the model on one GPU (an index into devices);
 	// tensor_split shares the layers among GPUs; devices names the GPUs a

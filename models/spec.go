@@ -18,10 +18,12 @@ type Spec struct {
 	Threads int
 	// ThreadsBatch are the threads for prompt evaluation (0: Threads).
 	ThreadsBatch int
-	CtxSize      int
-	Parallel     int
-	BatchSize    int
-	GPULayers    int // a count, GPULayersAll or GPULayersAuto (fit.go)
+	// AdaptiveThreads: fewer threads while that is faster (contention).
+	AdaptiveThreads bool
+	CtxSize         int
+	Parallel        int
+	BatchSize       int
+	GPULayers       int // a count, GPULayersAll or GPULayersAuto (fit.go)
 
 	Offload   Offload   // GPUs, split, KV cache type, flash attention
 	Placement Placement // where the current load goes; set by the manager

@@ -89,6 +89,7 @@ type loop struct {
 	// The threads of the CPU budget this model is using now (cpushare.go).
 	sharing            bool
 	threads, threadsPP int
+	tuner              *threadTuner // nil: adaptive_threads off (tuner.go)
 }
 
 // run is the goroutine that owns the llama context for the model's life.
@@ -488,6 +489,9 @@ func (l *loop) step() {
 	l.m.stats.steps.Add(1)
 	if rc == 0 {
 		l.pacer.observe(nDecode, int(b.n_tokens)-nDecode, time.Since(started))
+		if l.tuner != nil {
+			l.tuner.observe(l.threads, nDecode, int(b.n_tokens)-nDecode, time.Since(started))
+		}
 	}
 	if rc != 0 {
 		// llama.cpp leaves no cells of a failed batch behind; make the
@@ -646,6 +650,17 @@ func (l *loop) setThreads() {
 		o.CPUShare.join()
 	}
 	n, nb := o.CPUShare.threads(o.Threads), o.CPUShare.threads(o.ThreadsBatch)
+	if o.AdaptiveThreads {
+		if l.tuner == nil {
+			l.tuner = newThreadTuner(n)
+		}
+		l.tuner.setFull(n)
+		if t := l.tuner.threads(); t < n {
+			// Contended: prompt steps (and llama.cpp counts any step of
+			// more than one token as one) get no more threads either.
+			n, nb = t, min(nb, t)
+		}
+	}
 	if n != l.threads || nb != l.threadsPP {
 		l.threads, l.threadsPP = n, nb
 		C.llama_set_n_threads(l.lctx, C.int32_t(n), C.int32_t(nb))

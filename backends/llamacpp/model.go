@@ -41,12 +41,15 @@ type Options struct {
 	// CPUShare, when set, is the thread budget shared with the other
 	// models: while several are busy each uses at most its part
 	// (cpushare.go).
-	CPUShare   *CPUShare
-	CtxSize    int // tokens per sequence; default: the trained context capped at MaxCtxSize
-	MaxCtxSize int // cap for the default CtxSize; default 4096
-	BatchSize  int // llama.cpp n_batch: most tokens decoded in one step; default 512
-	Parallel   int // sequences decoded together (slots); default 4
-	QueueSize  int // requests waiting for a slot; default 4 × Parallel
+	CPUShare *CPUShare
+	// AdaptiveThreads lets a model decode with fewer threads while that
+	// is measurably faster (another process holds a core, tuner.go).
+	AdaptiveThreads bool
+	CtxSize         int // tokens per sequence; default: the trained context capped at MaxCtxSize
+	MaxCtxSize      int // cap for the default CtxSize; default 4096
+	BatchSize       int // llama.cpp n_batch: most tokens decoded in one step; default 512
+	Parallel        int // sequences decoded together (slots); default 4
+	QueueSize       int // requests waiting for a slot; default 4 × Parallel
 	// Offload places layers on GPUs and sets the KV cache type and flash
 	// attention (devices.go); the zero value runs on the CPU only.
 	Offload Offload

@@ -113,6 +113,9 @@ func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (mo
 	if m.PrefixCache != nil {
 		o.PrefixCache = m.PrefixCache
 	}
+	if m.AdaptiveThreads != nil {
+		o.AdaptiveThreads = m.AdaptiveThreads
+	}
 	o.KVOvercommit = o.KVOvercommit || m.KVOvercommit
 	applyOpts(&s, o)
 	if m.TTL != nil {
@@ -150,6 +153,7 @@ func samplingDefaults(sm config.Sampling) models.Sampling {
 func applyOpts(s *models.Spec, o config.ModelOpts) {
 	s.Threads, s.CtxSize, s.Parallel, s.BatchSize = o.Threads, o.CtxSize, o.Parallel, o.BatchSize
 	s.ThreadsBatch = o.ThreadsBatch
+	s.AdaptiveThreads = o.AdaptiveThreads == nil || *o.AdaptiveThreads
 	applyOffload(s, o)
 	s.KVUnified = o.KVUnified != nil && *o.KVUnified
 	s.KVOvercommit = o.KVOvercommit

@@ -1,0 +1,104 @@
+package llamacpp
+
+import (
+	"testing"
+	"time"
+)
+
+// machine is a scripted step cost: per thread count, at a given moment.
+type machine func(threads int) time.Duration
+
+// run drives the tuner for n decode steps of batch 1 and returns the
+// thread counts it used.
+func runTuner(t *threadTuner, n int, m machine) []int {
+	used := make([]int, n)
+	for i := range n {
+		th := t.threads()
+		used[i] = th
+		t.observe(th, 1, 0, m(th))
+	}
+	return used
+}
+
+func count(used []int, n int) int {
+	c := 0
+	for _, u := range used {
+		if u == n {
+			c++
+		}
+	}
+	return c
+}
+
+func quiet(threads int) time.Duration {
+	if threads == 2 {
+		return 22 * time.Millisecond
+	}
+	return 39 * time.Millisecond
+}
+
+// contended is 2 cores with a busy loop on one (measured, bench/RESULTS.md).
+func contended(threads int) time.Duration {
+	if threads == 2 {
+		return 64 * time.Millisecond
+	}
+	return 39 * time.Millisecond
+}
+
+func TestTunerQuietNeverProbes(t *testing.T) {
+	tu := newThreadTuner(2)
+	used := runTuner(tu, 500, quiet)
+	if c := count(used, 1); c != 0 {
+		t.Fatalf("quiet machine: %d steps with 1 thread, want 0", c)
+	}
+}
+
+func TestTunerBacksOffUnderContentionAndComesBack(t *testing.T) {
+	tu := newThreadTuner(2)
+	runTuner(tu, 50, quiet)
+	used := runTuner(tu, 200, contended)
+	if c := count(used[100:], 1); c < 90 {
+		t.Fatalf("contended: only %d of the last 100 steps used 1 thread", c)
+	}
+	used = runTuner(tu, 200, quiet)
+	if c := count(used[100:], 2); c < 100 {
+		t.Fatalf("quiet again: only %d of the last 100 steps used 2 threads", c)
+	}
+}
+
+func TestTunerSlowerWorkIsNotContention(t *testing.T) {
+	// Steps get slower for both counts alike (a growing context): the
+	// tuner may probe while its estimate catches up, then keeps full
+	// threads without probing again.
+	tu := newThreadTuner(2)
+	runTuner(tu, 50, quiet)
+	longer := func(th int) time.Duration { return 2 * quiet(th) }
+	used := runTuner(tu, 300, longer)
+	if c := count(used, 1); c > 2*tunerProbeSteps {
+		t.Fatalf("%d steps with 1 thread, want at most two probes", c)
+	}
+	if c := count(used[100:], 1); c != 0 {
+		t.Fatalf("still probing after 100 steps: %d steps with 1 thread", c)
+	}
+}
+
+func TestTunerIgnoresPromptSteps(t *testing.T) {
+	tu := newThreadTuner(2)
+	runTuner(tu, 50, quiet)
+	for range 100 {
+		tu.observe(tu.threads(), 1, 200, time.Second)
+	}
+	if tu.threads() != 2 || tu.probe != 0 {
+		t.Fatal("slow prompt steps were taken for contention")
+	}
+}
+
+func TestTunerSingleThreadIsLeftAlone(t *testing.T) {
+	tu := newThreadTuner(1)
+	for range 100 {
+		tu.observe(1, 1, 0, time.Second)
+	}
+	if tu.threads() != 1 {
+		t.Fatal("changed a 1-thread model")
+	}
+}
