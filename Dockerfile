@@ -5,9 +5,12 @@
 #   docker build -t llamagate .                        CPU (the default target)
 #   docker build --target cuda -t llamagate:cuda .     NVIDIA GPUs (CUDA 12)
 #
-# Every build step is a make target CI runs (make build; make cuda), with
-# PORTABLE=1: ggml compiled for any x86-64-v3 CPU (AVX2/FMA). For an image
-# that runs only on CPUs like the build machine's, and faster there:
+# Every build step is a make target (make portable; make cuda). The CPU
+# image holds the portable bundle: a baseline gateway for any x86-64-v2 CPU
+# and builds for AVX2, AVX-512, AVX-512 VNNI and Sapphire Rapids beside it;
+# at start the baseline hands over to the best one the CPU supports and logs
+# which (docs/configuration.md, "CPU builds"). For an image that runs only on
+# CPUs like the build machine's:
 #   docker build --build-arg PORTABLE=0 -t llamagate:native .
 #
 # The gateway listens on 0.0.0.0:8080 in the container and, as everywhere,
@@ -30,7 +33,8 @@ COPY . .
 # make build installs the Debian packages llama.cpp's headers need
 # (scripts/setup.sh) and compiles the gateway with llama.cpp linked in.
 RUN --mount=type=cache,target=/root/.cache/go-build \
-    make build PORTABLE=${PORTABLE}
+    if [ "${PORTABLE}" = 1 ]; then make portable && mkdir -p bin && cp dist/bin/* bin/; \
+    else make build; fi
 
 # ---- CPU: runtime (the default target: see the last line) --------------
 FROM debian:${DEBIAN_RELEASE}-slim AS cpu
@@ -40,7 +44,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin llamagate \
     && mkdir -p /models /etc/llamagate
-COPY --from=build /src/bin/llamagate /opt/llamagate/bin/llamagate
+COPY --from=build /src/bin/ /opt/llamagate/bin/
 ENV PATH=/opt/llamagate/bin:$PATH \
     LLAMAGATE_ADDR=0.0.0.0:8080 \
     LLAMAGATE_MODELS_DIR=/models

@@ -77,7 +77,7 @@ export CGO_LDFLAGS := $(LD_FLAGS)
 TEST_FLAGS ?= -race -timeout 30m -p 1
 FUZZTIME ?= 10s
 
-.PHONY: all setup build run test vet fuzz bench bench-quick env clean cuda check-arch
+.PHONY: all setup build run test vet fuzz bench bench-quick env clean cuda check-arch portable
 
 all: build
 
@@ -125,6 +125,22 @@ env:
 	@echo "export CGO_CXXFLAGS='$(CGO_CXXFLAGS)'"
 	@echo "export CGO_LDFLAGS='$(CGO_LDFLAGS)'"
 	@if [ -n "$(GOFLAGS)" ]; then echo "export GOFLAGS='$(GOFLAGS)'"; fi
+
+# portable builds the bundle that container images ship: dist/bin/llamagate
+# for any x86-64-v2 CPU, and beside it llamagate-NAME builds for newer
+# targets; at start the baseline execs the best one this CPU and OS support
+# (internal/variant) and logs which. Each target compiles llama.cpp once
+# (minutes each on 2 cores).
+PORTABLE_VARIANTS ?= haswell:haswell skylakex:skylake-avx512 icelake:icelake-server sapphirerapids:sapphirerapids
+portable: setup
+	@mkdir -p dist/bin
+	CGO_CFLAGS="-O3 -march=x86-64-v2 -mtune=generic" CGO_CXXFLAGS="-O3 -march=x86-64-v2 -mtune=generic" \
+	  $(GO) build -o dist/bin/llamagate ./cmd/gateway
+	@set -e; for v in $(PORTABLE_VARIANTS); do name=$${v%%:*}; march=$${v#*:}; \
+	  echo "portable: llamagate-$$name (-march=$$march)"; \
+	  CGO_CFLAGS="-O3 -march=$$march -mtune=generic $(NO_AMX)" CGO_CXXFLAGS="-O3 -march=$$march -mtune=generic $(NO_AMX)" \
+	    $(GO) build -o dist/bin/llamagate-$$name ./cmd/gateway; \
+	done
 
 # check-arch compiles and links ggml's CPU code for the x86-64 targets that
 # matter (without running it), so a build-flag change that breaks one of

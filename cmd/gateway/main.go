@@ -25,13 +25,22 @@ import (
 	"github.com/llamagate/llamagate/config"
 	"github.com/llamagate/llamagate/engine"
 	"github.com/llamagate/llamagate/internal/cpus"
+	"github.com/llamagate/llamagate/internal/variant"
 	"github.com/llamagate/llamagate/metrics"
 	"github.com/llamagate/llamagate/models"
 	"github.com/llamagate/llamagate/ratelimit"
 	"github.com/llamagate/llamagate/router"
 )
 
-func main() { os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, hooks{})) }
+func main() {
+	// A portable bundle's baseline binary hands over to the build for the
+	// best CPU target here before anything else runs (internal/variant).
+	cpuVariant = variant.Exec()
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, hooks{}))
+}
+
+// cpuVariant says which CPU build is running and why (logged at start).
+var cpuVariant = "this build"
 
 // realMain runs a subcommand or the gateway and returns the exit status.
 // SIGINT and SIGTERM start a graceful drain; a drained exit is 0.
@@ -157,7 +166,7 @@ func run(ctx context.Context, args []string, h hooks) error {
 		log.Warn("serving a non-loopback address with NO API KEYS (--insecure-no-auth)", "addr", cfg.Server.Addr)
 	}
 
-	log.Info("llama.cpp", "system_info", llamacpp.SystemInfo())
+	log.Info("llama.cpp", "system_info", llamacpp.SystemInfo(), "cpu_variant", cpuVariant)
 	gpus := gpuBudgets(llamacpp.Devices(), cfg.Cache.GPUHeadroom, log)
 	if f.demoIfEmpty {
 		if err := writeDemoModel(cfg.ModelsDir, log); err != nil {
