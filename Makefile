@@ -138,7 +138,7 @@ portable: setup
 	  $(GO) build -o dist/bin/llamagate ./cmd/gateway
 	@set -e; for v in $(PORTABLE_VARIANTS); do name=$${v%%:*}; march=$${v#*:}; \
 	  echo "portable: llamagate-$$name (-march=$$march)"; \
-	  CGO_CFLAGS="-O3 -march=$$march -mtune=generic $(NO_AMX)" CGO_CXXFLAGS="-O3 -march=$$march -mtune=generic $(NO_AMX)" \
+	  CGO_CFLAGS="-O3 -march=$$march $(NO_AMX)" CGO_CXXFLAGS="-O3 -march=$$march $(NO_AMX)" \
 	    $(GO) build -o dist/bin/llamagate-$$name ./cmd/gateway; \
 	done
 
