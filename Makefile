@@ -64,7 +64,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=amx)
 endif
 
 export CGO_ENABLED := 1
-export CGO_CPPFLAGS := -I$(CURDIR)/include -I$(OLLAMA_DIR)/llama/llama.cpp/include -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/include -DGGML_USE_CPU_REPACK $(AMX_CPPFLAGS)
+export CGO_CPPFLAGS := $(strip -I$(CURDIR)/include -I$(OLLAMA_DIR)/llama/llama.cpp/include -I$(OLLAMA_DIR)/ml/backend/ggml/ggml/include -DGGML_USE_CPU_REPACK $(AMX_CPPFLAGS))
 export CGO_CFLAGS := $(OPT_FLAGS)
 export CGO_CXXFLAGS := $(OPT_FLAGS)
 export CGO_LDFLAGS := $(LD_FLAGS)
