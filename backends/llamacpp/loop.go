@@ -100,7 +100,7 @@ func (m *Model) run(ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer close(m.exited)
-	if err := m.loadModel(); err != nil {
+	if err := m.loadModelBelowPriority(); err != nil {
 		m.freeModel()
 		ready <- err
 		return

@@ -21,10 +21,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/llamagate/llamagate/engine"
 	"github.com/llamagate/llamagate/internal/cpus"
@@ -472,6 +475,34 @@ func tokenText(vocab *C.struct_llama_vocab, tok C.llama_token) string {
 		return ""
 	}
 	return C.GoString(p)
+}
+
+// loadNice is how much lower than the process the loading thread's CPU
+// priority is.
+const loadNice = 10
+
+// loadModelBelowPriority runs loadModel on its own OS thread at a lower CPU
+// priority, so that reading and repacking a model's weights takes the
+// cores only when models already loaded are not using them: a request to a
+// loaded model must not wait for another model's load.
+func (m *Model) loadModelBelowPriority() error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		tid := unix.Gettid()
+		// Linux's getpriority returns 20 - nice.
+		raw, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+		nice := 20 - raw
+		lowered := err == nil && unix.Setpriority(unix.PRIO_PROCESS, tid, min(nice+loadNice, 19)) == nil
+		done <- m.loadModel()
+		// Raising the priority again can need privileges; a thread left
+		// below priority must not go back to Go's pool, so it then ends
+		// with this goroutine.
+		if !lowered || unix.Setpriority(unix.PRIO_PROCESS, tid, nice) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	return <-done
 }
 
 // loadModel loads the weights (mmap) on the calling OS thread.
