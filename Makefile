@@ -149,9 +149,11 @@ portable: setup
 # results stay in the Go build cache). sapphirerapids is also built with
 # AMX=1. ARM64_CC, when set to an aarch64 cross compiler, adds arm64.
 ARM64_CXX ?= $(subst gcc,g++,$(ARM64_CC))
-CHECK_ARCHES ?= x86-64-v3 skylake-avx512 icelake-server sapphirerapids znver4
+CHECK_ARCHES ?= x86-64-v3 skylake-avx512 icelake-server sapphirerapids znver3 znver4
 check-arch:
 	@set -e; for a in $(CHECK_ARCHES); do \
+	  if ! $${CC:-cc} -march=$$a -x c -E /dev/null >/dev/null 2>&1; then \
+	    echo "check-arch: -march=$$a: not known to this compiler ($$($${CC:-cc} --version | head -1)), not checked"; continue; fi; \
 	  echo "check-arch: -march=$$a"; \
 	  CGO_CFLAGS="-O3 -march=$$a $(NO_AMX)" CGO_CXXFLAGS="-O3 -march=$$a $(NO_AMX)" \
 	    $(GO) build -o /dev/null ./internal/archcheck; \
