@@ -1,11 +1,22 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/llamagate/llamagate/internal/testmodels"
+	"github.com/llamagate/llamagate/models"
 )
+
+// nodeToolsID is stories260K with the Qwen 2.5 (Hermes) chat template and a
+// context that holds the template's tool instructions (about 600 tokens in
+// stories' small vocabulary) and a call: the Node tool-calling scripts force
+// its calls with tool_choice, so the grammar writes them.
+const nodeToolsID = "stories-tools"
 
 // The Node SDKs people use (the official openai package and LangChain's
 // ChatOpenAI, pinned in e2e/node/package-lock.json) run their scripts in
@@ -29,17 +40,44 @@ func TestNodeSDKs(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openai")); err != nil {
 		missing("e2e/node/node_modules")
 	}
-	g := startChatGateway(t)
-	for _, script := range []string{"openai.mjs", "langchain.mjs"} {
-		t.Run(script, func(t *testing.T) {
-			cmd := exec.CommandContext(testContext(t), node, "--test-reporter=spec", script)
+	g := startNodeGateway(t)
+	for _, s := range []struct {
+		script  string
+		timeout time.Duration
+	}{
+		{"openai.mjs", waitTimeout},
+		{"langchain.mjs", waitTimeout},
+		// A forced call is a few hundred grammar-constrained tokens.
+		{"openai-tools.mjs", 4 * time.Minute},
+		{"langchain-tools.mjs", 4 * time.Minute},
+	} {
+		t.Run(s.script, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, node, "--test-reporter=spec", s.script)
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "LLAMAGATE_BASE_URL="+g.srv.URL, "NO_COLOR=1")
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				t.Fatalf("node %s: %v\n%s", script, err, out)
+				t.Fatalf("node %s: %v\n%s", s.script, err, out)
 			}
-			t.Logf("node %s:\n%s", script, out)
+			t.Logf("node %s:\n%s", s.script, out)
 		})
 	}
+}
+
+// startNodeGateway serves stories260K, stories-chat (as startChatGateway
+// does) and stories-tools. The template is read from the shared folder; it
+// is missing only outside CI, where the test is then skipped.
+func startNodeGateway(t *testing.T) *gateway {
+	t.Helper()
+	tmpl, err := os.ReadFile(testmodels.Path(t, "chat-templates/templates/Qwen-Qwen2.5-7B-Instruct.jinja"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stories := testmodels.Stories260K(t)
+	return startGateway(t,
+		models.Spec{ID: chatID, Path: stories, Threads: 2, Parallel: 2, CtxSize: 512, ChatTemplate: string(tmpl)},
+		models.Spec{ID: nodeToolsID, Path: stories, Threads: 2, Parallel: 2, CtxSize: 2048, ChatTemplate: string(tmpl)},
+	)
 }
