@@ -63,13 +63,15 @@ test("tool_choice required: one schema-valid call, then a second turn with its r
   assert.ok(prompt.endsWith("<|im_start|>assistant\n"), prompt);
 });
 
-test("named tool_choice calls that tool", async () => {
-  const out = await client.chat.completions.create({ ...forced, tool_choice: { type: "function", function: { name: "get_time" } } });
+test("named tool_choice calls that tool; parse() fills parsed_arguments of strict tools", async () => {
+  const strict = tools.map((t) => ({ ...t, function: { ...t.function, strict: true } }));
+  const out = await client.chat.completions.parse({ ...forced, tools: strict, tool_choice: { type: "function", function: { name: "get_time" } } });
   const [choice] = out.choices;
   assert.equal(choice.finish_reason, "tool_calls", JSON.stringify(choice.message));
   assert.equal(choice.message.tool_calls.length, 1);
-  assert.equal(choice.message.tool_calls[0].function.name, "get_time");
-  checkCall(choice.message.tool_calls[0]);
+  const [call] = choice.message.tool_calls;
+  assert.equal(call.function.name, "get_time");
+  assert.deepEqual(call.function.parsed_arguments, checkCall(call));
 });
 
 test("stream helper: finalChatCompletion holds the call the deltas built", async () => {
