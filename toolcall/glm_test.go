@@ -5,7 +5,7 @@ func init() {
 	addMarkers(f, "<tool_call>", "</tool_call>", "<arg_key>", "<arg_value>")
 	const one = "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"
 	addSamples(
-		sample{name: "plain", format: f, out: "\nHello <b>there</b>.", want: Result{Content: "Hello <b>there</b>."}},
+		sample{name: "plain", format: f, out: "\nHello <b>there</b>.", want: Result{Content: "\nHello <b>there</b>."}},
 		sample{name: "one call as the template renders it", format: f, out: "\n<think></think>\n" + one, opts: Options{Reasoning: true, Choice: Choice{Parallel: true}},
 			want: Result{Calls: calls("get_weather", `{"city": "Paris"}`)}},
 		sample{name: "typed values by schema", format: f, opts: Options{Reasoning: true, Choice: Choice{Parallel: true}},

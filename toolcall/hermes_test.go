@@ -55,3 +55,17 @@ func init() {
 			want: Result{Content: "and more", Calls: calls("search", `{}`)}},
 	)
 }
+
+// An answer from which nothing is taken out keeps its whitespace byte for
+// byte (a stop string right after a space leaves that space in the answer);
+// whitespace next to a removed call or reasoning block goes.
+func init() {
+	const call = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>\n"
+	addSamples(
+		sample{name: "plain keeps its spaces", format: "hermes", out: "\n  Here, ", want: Result{Content: "\n  Here, "}},
+		sample{name: "space around a call goes", format: "hermes", out: "Checking.\n" + call,
+			want: Result{Content: "Checking.", Calls: calls("get_weather", "{}")}},
+		sample{name: "space after reasoning goes", format: "hermes", opts: Options{Reasoning: true}, out: "<think>\nhm\n</think>\n\nHi ",
+			want: Result{Reasoning: "hm", Content: "Hi"}},
+	)
+}

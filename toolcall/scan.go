@@ -174,22 +174,41 @@ func randomAlnum(n int) string {
 // letters and digits.
 func NewCallID() string { return "call_" + randomAlnum(24) }
 
-// trimStream trims one stream (content or reasoning) as it passes: leading
-// whitespace is dropped, trailing whitespace is held until more text
-// follows it (and dropped at the end), and an incomplete UTF-8 sequence at
-// the end of a piece is held so no delta splits a character.
+// trimStream passes one stream (content or reasoning) through, holding
+// back whitespace at its ends: an incomplete UTF-8 sequence at the end of a
+// piece is held too, so no delta splits a character. Whitespace next to a
+// block the parser took out (a reasoning block, a tool call) is dropped;
+// an answer from which nothing was taken out comes through byte for byte
+// (a plain answer's leading or trailing spaces are the model's).
+//
+// Leading whitespace is held until the first other text decides it;
+// trailing whitespace until more text follows it or the stream ends.
 type trimStream struct {
 	begun bool
+	lead  string // whitespace before the first other text
 	held  string
+	// always trims like a removed block (reasoning text is always
+	// trimmed); otherwise removed says whether a block was taken out.
+	always  bool
+	removed *bool
 }
+
+func (t *trimStream) trimming() bool { return t.always || (t.removed != nil && *t.removed) }
 
 func (t *trimStream) push(s string) string {
 	if !t.begun {
-		s = strings.TrimLeft(s, spaces)
-		if s == "" {
+		t.lead += s
+		rest := strings.TrimLeft(t.lead, spaces)
+		if rest == "" {
 			return ""
 		}
 		t.begun = true
+		if t.trimming() {
+			s = rest
+		} else {
+			s = t.lead
+		}
+		t.lead = ""
 	}
 	s = t.held + s
 	e := len(strings.TrimRight(s, spaces))
@@ -198,11 +217,22 @@ func (t *trimStream) push(s string) string {
 	return s[:e]
 }
 
-// flush returns held text that is not trailing whitespace (a cut-off
-// character at the very end).
+// block drops whitespace held before a block that is being taken out.
+func (t *trimStream) block() {
+	t.lead = ""
+	if rest := strings.TrimRight(t.held, spaces); len(rest) < len(t.held) {
+		t.held = rest
+	}
+}
+
+// flush returns the held text: a cut-off character at the very end, and
+// the trailing whitespace unless a block was taken out.
 func (t *trimStream) flush() string {
-	s := strings.TrimRight(t.held, spaces)
-	t.held = ""
+	s := t.lead + t.held
+	if t.trimming() {
+		s = strings.TrimRight(t.held, spaces)
+	}
+	t.lead, t.held = "", ""
 	return s
 }
 
@@ -233,6 +263,7 @@ type out struct {
 	calls     []Call
 	ctrim     trimStream
 	rtrim     trimStream
+	removed   bool            // a reasoning block or a call was taken out of the text
 	args      strings.Builder // the current call's arguments
 	argsHeld  string          // an incomplete UTF-8 sequence of arguments
 	inCall    bool
@@ -248,6 +279,7 @@ func (o *out) text(s string) {
 }
 
 func (o *out) think(s string) {
+	o.taken()
 	if s = o.rtrim.push(s); s != "" {
 		o.reasoning.WriteString(s)
 		o.deltas = append(o.deltas, Delta{Kind: DeltaReasoning, Text: s})
@@ -259,6 +291,7 @@ func (o *out) think(s string) {
 // one, so more come only from unconstrained output.
 func (o *out) start(name, id string) {
 	o.endCall()
+	o.taken()
 	o.inCall = true
 	if !o.opts.Choice.Parallel && len(o.calls) > 0 {
 		o.dropping = true
@@ -269,6 +302,15 @@ func (o *out) start(name, id string) {
 	}
 	o.calls = append(o.calls, Call{ID: id, Name: name})
 	o.deltas = append(o.deltas, Delta{Kind: DeltaCallStart, Index: len(o.calls) - 1, ID: id, Name: name})
+}
+
+// taken notes that a block is being taken out of the content, so the
+// whitespace next to it goes too.
+func (o *out) taken() {
+	o.removed = true
+	o.ctrim.removed = &o.removed
+	o.rtrim.always = true
+	o.ctrim.block()
 }
 
 func (o *out) newID() string {
