@@ -334,4 +334,3 @@ func (s *Server) applyTemplate(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"prompt": prompt})
 }
-
