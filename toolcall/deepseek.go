@@ -244,8 +244,8 @@ func deepseekGrammar(fenced bool) func(Options, SchemaConverter) (*Grammar, erro
 			g.rule("root", "tc-calls")
 			return &Grammar{GBNF: g.String(), Lazy: true, Triggers: []string{lazyTrigger(dsCallsBegin)}}, nil
 		}
-		think := g.thinkPrefix("<think>", "</think>", opts.ThinkingOpen)
-		g.rule("root", think+" tc-ws tc-calls")
+		think := g.thinkPrefix("</think>", opts.ThinkingOpen)
+		g.rule("root", think+"tc-ws tc-calls")
 		return &Grammar{GBNF: g.String()}, nil
 	}
 }

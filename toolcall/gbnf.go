@@ -228,16 +228,27 @@ func lazyTrigger(marker string) string {
 	return `[\s\S]*?(` + regexp.QuoteMeta(marker) + `)[\s\S]*`
 }
 
-// thinkPrefix returns the rules that let a constrained answer reason
-// first: an optional block between open and close tags. With the block
-// opened by the prompt, the answer must first close it. It returns the
-// expression to put before the calls.
-func (g *grammarBuilder) thinkPrefix(open, close string, opened bool) string {
-	g.rule("tc-think", notContaining(close)+" "+GBNFLiteral(close)+" tc-ws")
-	if opened {
-		return "tc-think"
+// forcedReasoningMax bounds, in characters, the reasoning a forced call
+// may write when the prompt opened the reasoning block.
+const forcedReasoningMax = 200
+
+// thinkPrefix returns what a forced answer (tool_choice required or
+// named) writes before its calls. When the prompt left a reasoning block
+// open, the answer must close it: at most forcedReasoningMax characters,
+// none of them close's first byte, then close. A model that would reason
+// on and on (a small one never closes the block by itself) is then
+// brought to the call, and the one-character class keeps the grammar
+// cheap to apply at every token. Otherwise the call comes first, with no
+// reasoning, as llama-server does when it forces a call: a grammar that
+// allowed an optional block would let a model reason without end. The
+// parsers still read reasoning before calls whatever the grammar. The
+// expression returned is "" or ends with a space, to go before the calls.
+func (g *grammarBuilder) thinkPrefix(close string, opened bool) string {
+	if !opened {
+		return ""
 	}
-	return "(" + GBNFLiteral(open) + " tc-think)?"
+	g.rule("tc-think", fmt.Sprintf("[^%s]{0,%d} %s tc-ws", classEscape(close[:1]), forcedReasoningMax, GBNFLiteral(close)))
+	return "tc-think "
 }
 
 func (g *grammarBuilder) String() string { return g.b.String() }
@@ -249,4 +260,59 @@ func repeatCalls(call string, parallel bool) string {
 		return call + " (tc-ws " + call + ")*"
 	}
 	return call
+}
+
+// rawTextChar is one character of a length-bounded raw-text value: a value
+// written as bare text between XML-like tags (GLM's <arg_value>,
+// Qwen3-Coder's <parameter=...>) must not run into its close tag, and one
+// line keeps the parsers' trimming of a newline around the value from
+// changing its length.
+const rawTextChar = `[^<\n]`
+
+// rawStringValue returns the GBNF expression for a string parameter's
+// value written as raw text rather than as a JSON string (the XML
+// families), held to the parameter's schema where a raw-text grammar can
+// hold it cheaply: const and enum become their literal strings, minLength
+// and maxLength a bounded run of rawTextChar. Anything else (pattern,
+// format, no constraint) is free, the expression free.
+func rawStringValue(schema json.RawMessage, free string) string {
+	var s struct {
+		Const     *any  `json:"const"`
+		Enum      []any `json:"enum"`
+		MinLength *int  `json:"minLength"`
+		MaxLength *int  `json:"maxLength"`
+	}
+	if len(schema) == 0 || json.Unmarshal(schema, &s) != nil {
+		return free
+	}
+	if s.Const != nil {
+		if c, ok := (*s.Const).(string); ok {
+			return GBNFLiteral(c)
+		}
+	}
+	var alts []string
+	for _, v := range s.Enum {
+		if str, ok := v.(string); ok {
+			alts = append(alts, GBNFLiteral(str))
+		}
+	}
+	if len(alts) > 0 {
+		return "(" + strings.Join(alts, " | ") + ")"
+	}
+	lo, hi := 0, -1
+	if s.MinLength != nil && *s.MinLength > 0 {
+		lo = *s.MinLength
+	}
+	if s.MaxLength != nil && *s.MaxLength >= lo {
+		hi = *s.MaxLength
+	}
+	switch {
+	case hi == 0:
+		return `""`
+	case hi > 0:
+		return fmt.Sprintf("%s{%d,%d}", rawTextChar, lo, hi)
+	case lo > 0:
+		return fmt.Sprintf("%s{%d,}", rawTextChar, lo)
+	}
+	return free
 }

@@ -243,13 +243,14 @@ func glmGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 		g.rule("root", calls)
 		return &Grammar{GBNF: g.String(), Lazy: true, Triggers: []string{lazyTrigger(glmCallOpen)}}, nil
 	}
-	g.rule("root", g.thinkPrefix("<think>", "</think>", opts.ThinkingOpen)+" tc-ws "+calls)
+	g.rule("root", g.thinkPrefix("</think>", opts.ThinkingOpen)+"tc-ws "+calls)
 	return &Grammar{GBNF: g.String()}, nil
 }
 
 // glmArgsRule returns the sequence of <arg_key>/<arg_value> pairs for one
-// tool. Values of string parameters are free text; others follow their
-// schema as JSON (converted one parameter at a time).
+// tool. Values of string parameters are raw text held to their schema's
+// enum, const and length (rawStringValue); others follow their schema as
+// JSON (converted one parameter at a time).
 func glmArgsRule(g *grammarBuilder, t Tool) (string, error) {
 	var schema struct {
 		Properties map[string]json.RawMessage `json:"properties"`
@@ -275,7 +276,7 @@ func glmArgsRule(g *grammarBuilder, t Tool) (string, error) {
 	}
 	var parts []string
 	for _, key := range order {
-		value := "tc-str"
+		value := rawStringValue(schema.Properties[key], "tc-str")
 		if !glmStringParam(t.Parameters, key) {
 			root, err := g.args(Tool{Name: t.Name + "." + key, Parameters: schema.Properties[key]})
 			if err != nil {

@@ -77,7 +77,7 @@ func hermesGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 		g.rule("root", calls)
 		return &Grammar{GBNF: g.String(), Lazy: true, Triggers: []string{lazyTrigger(hermesOpen)}}, nil
 	}
-	think := g.thinkPrefix(thinkOpen, thinkClose, opts.ThinkingOpen)
-	g.rule("root", think+" tc-ws "+calls)
+	think := g.thinkPrefix(thinkClose, opts.ThinkingOpen)
+	g.rule("root", think+"tc-ws "+calls)
 	return &Grammar{GBNF: g.String()}, nil
 }

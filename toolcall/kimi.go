@@ -160,7 +160,7 @@ func kimiGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 		g.rule("root", "tc-calls")
 		return &Grammar{GBNF: g.String(), Lazy: true, Triggers: []string{lazyTrigger(kimiSectionBegin)}}, nil
 	}
-	g.rule("root", g.thinkPrefix("<think>", "</think>", opts.ThinkingOpen)+" tc-ws tc-calls")
+	g.rule("root", g.thinkPrefix("</think>", opts.ThinkingOpen)+"tc-ws tc-calls")
 	return &Grammar{GBNF: g.String()}, nil
 }
 

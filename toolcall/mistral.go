@@ -140,7 +140,7 @@ func mistralGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 		g.rule("root", calls)
 		return &Grammar{GBNF: g.String(), Lazy: true, Triggers: []string{lazyTrigger(mistralCalls)}}, nil
 	}
-	g.rule("root", g.thinkPrefix("[THINK]", "[/THINK]", opts.ThinkingOpen)+" tc-ws "+calls)
+	g.rule("root", g.thinkPrefix("[/THINK]", opts.ThinkingOpen)+"tc-ws "+calls)
 	return &Grammar{GBNF: g.String()}, nil
 }
 

@@ -3,7 +3,6 @@ package toolcall
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -234,8 +233,11 @@ func (x *xmlCalls) finish(o *out) {
 	x.pend = ""
 }
 
-// qwen3coderGrammar writes the XML form: per tool, its parameters in any
-// order, string values as text up to </parameter>, typed ones in the
+// qwen3coderGrammar writes the XML form: per tool, its parameters in the
+// order the schema lists them (the required ones present, the others
+// optional: GBNF cannot say "any order, each once" without blowing up, and
+// models write parameters in schema order), string values as raw text held
+// to their schema (rawStringValue) up to </parameter>, typed ones in the
 // JSON grammar of their schema.
 func qwen3coderGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 	tools, err := offered(opts)
@@ -245,29 +247,42 @@ func qwen3coderGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 	g := &grammarBuilder{conv: conv}
 	g.rule("tc-text", notContaining(qcParamEnd))
 	var alts []string
-	for ti, t := range tools {
-		props := paramSchemas(t)
-		keys := make([]string, 0, len(props))
-		for k := range props {
-			keys = append(keys, k)
+	for _, t := range tools {
+		var schema struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+			Required   []string                   `json:"required"`
 		}
-		sort.Strings(keys)
+		var keys []string
+		if len(t.Parameters) > 0 {
+			if err := json.Unmarshal(t.Parameters, &schema); err != nil {
+				return nil, fmt.Errorf("toolcall: tool %q: parameters: %w", t.Name, err)
+			}
+			if keys, err = propertyOrder(t.Parameters); err != nil {
+				return nil, fmt.Errorf("toolcall: tool %q: parameters: %w", t.Name, err)
+			}
+		}
+		required := map[string]bool{}
+		for _, r := range schema.Required {
+			required[r] = true
+		}
 		var params []string
 		for _, k := range keys {
-			val := "tc-text"
+			val := rawStringValue(schema.Properties[k], "tc-text")
 			if paramTyped(tools, t.Name, k) {
-				if val, err = g.args(Tool{Name: t.Name + "." + k, Parameters: props[k]}); err != nil {
+				if val, err = g.args(Tool{Name: t.Name + "." + k, Parameters: schema.Properties[k]}); err != nil {
 					return nil, err
 				}
 			}
-			params = append(params, GBNFLiteral(qcParam+k+">\n")+" "+val+" "+GBNFLiteral("\n"+qcParamEnd+"\n"))
+			p := GBNFLiteral(qcParam+k+">\n") + " " + val + " " + GBNFLiteral("\n"+qcParamEnd+"\n")
+			if !required[k] {
+				p = "(" + p + ")?"
+			}
+			params = append(params, p)
 		}
 		if len(params) == 0 { // no declared properties: any names, string values
-			params = append(params, GBNFLiteral(qcParam)+` [A-Za-z0-9_.-]+ ">\n" tc-text `+GBNFLiteral("\n"+qcParamEnd+"\n"))
+			params = append(params, "("+GBNFLiteral(qcParam)+` [A-Za-z0-9_.-]+ ">\n" tc-text `+GBNFLiteral("\n"+qcParamEnd+"\n")+")*")
 		}
-		pr := fmt.Sprintf("tc-params%d", ti)
-		g.rule(pr, "("+strings.Join(params, " | ")+")*")
-		alts = append(alts, GBNFLiteral(qcFunc+t.Name+">\n")+" "+pr+" "+GBNFLiteral(qcFuncEnd))
+		alts = append(alts, GBNFLiteral(qcFunc+t.Name+">\n")+" "+strings.Join(params, " ")+" "+GBNFLiteral(qcFuncEnd))
 	}
 	g.rule("tc-call", GBNFLiteral(hermesOpen+"\n")+" ("+strings.Join(alts, " | ")+") "+GBNFLiteral("\n"+hermesClose))
 	g.b.WriteString(wsRule + "\n")
@@ -276,6 +291,6 @@ func qwen3coderGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 		g.rule("root", calls)
 		return &Grammar{GBNF: g.String(), Lazy: true, Triggers: []string{lazyTrigger(hermesOpen)}}, nil
 	}
-	g.rule("root", g.thinkPrefix(thinkOpen, thinkClose, opts.ThinkingOpen)+" tc-ws "+calls)
+	g.rule("root", g.thinkPrefix(thinkClose, opts.ThinkingOpen)+"tc-ws "+calls)
 	return &Grammar{GBNF: g.String()}, nil
 }

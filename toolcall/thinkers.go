@@ -95,7 +95,7 @@ func listTagGrammar(open, close, thinkOpen, thinkClose string) func(Options, Sch
 		}
 		// A block without an open tag (Apriel's) is open from the start.
 		opened := opts.ThinkingOpen || thinkOpen == ""
-		g.rule("root", g.thinkPrefix(thinkOpen, thinkClose, opened)+" tc-ws tc-calls")
+		g.rule("root", g.thinkPrefix(thinkClose, opened)+"tc-ws tc-calls")
 		return &Grammar{GBNF: g.String()}, nil
 	}
 }
