@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -77,7 +78,14 @@ func (s *Server) planChat(l *models.Lease, req *openai.ChatRequest) (string, *ch
 			p.opts.Tools = append(p.opts.Tools, toolcall.Tool{Name: d.Name, Description: d.Description, Parameters: d.Parameters})
 		}
 	}
+	// The family's own template variables first, so that the request's
+	// chat_template_kwargs can override them.
 	extra := map[string]any{}
+	if p.format.TemplateVars != nil {
+		for k, v := range p.format.TemplateVars(tools, time.Now()) {
+			extra[k] = v
+		}
+	}
 	for k, v := range req.TemplateKwargs {
 		extra[k] = v
 	}

@@ -411,6 +411,32 @@ func TestChatToolFormatOverride(t *testing.T) {
 	}
 }
 
+// TestChatTemplateVars: a family's own template variables reach its
+// template (Firefunction v2's needs functions and datetime, and fails
+// without them), and the request's chat_template_kwargs win over them.
+func TestChatTemplateVars(t *testing.T) {
+	const call = ` functools[{"name": "get_weather", "arguments": {"city": "Paris"}}]`
+	e := &chatEngine{template: sharedTemplate(t, "fireworks-ai-llama-3-firefunction-v2.jinja"), fakeEngine: fakeEngine{events: textEvents(engine.FinishStop, call)}}
+	srv := serveChat(t, e, models.Spec{})
+	msgs := `"model":"m","messages":[{"role":"user","content":"Weather in Paris?"}]`
+
+	status, body := postChat(t, srv, `{`+msgs+`,`+weatherTools+`,"tool_choice":"required"}`)
+	if a := decodeWhole(t, body); status != 200 || len(a.Choices[0].Message.ToolCalls) != 1 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	p := e.last(t).Prompt
+	if !strings.Contains(p, "Available functions as JSON spec:\n[\n    {\n        \"name\": \"get_weather\"") || !strings.Contains(p, "\nToday is ") || strings.Contains(p, `"type": "function"`) {
+		t.Fatalf("functions or datetime not rendered: %q", p)
+	}
+	if status, body := postChat(t, srv, `{`+msgs+`,`+weatherTools+`,"tool_choice":"none"}`); status != 200 || strings.Contains(e.last(t).Prompt, "get_weather") {
+		t.Fatalf("tool_choice none: %d %s, prompt %q", status, body, e.last(t).Prompt)
+	}
+	postChat(t, srv, `{`+msgs+`,`+weatherTools+`,"chat_template_kwargs":{"functions":"MINE","datetime":"then"}}`)
+	if p := e.last(t).Prompt; !strings.Contains(p, "JSON spec:\nMINE\nToday is then.") {
+		t.Fatalf("chat_template_kwargs did not win: %q", p)
+	}
+}
+
 func TestChatToolErrors(t *testing.T) {
 	e := &chatEngine{template: "{{ messages[0].content }}", fakeEngine: fakeEngine{events: textEvents(engine.FinishStop, "x")}}
 	srv := serveChat(t, e, models.Spec{})

@@ -3,6 +3,13 @@ package toolcall
 // Samples for helper A's families (Hermes is in hermes_test.go); they run
 // through the streaming harness in split_test.go.
 
+import (
+	"encoding/json"
+	"sort"
+	"testing"
+	"time"
+)
+
 func init() {
 	addMarkers("qwen3coder", "<tool_call>", "</tool_call>", "<function=", "<parameter=")
 	addMarkers("llama3", "<|python_tag|>")
@@ -74,4 +81,38 @@ func init() {
 			want: Result{Reasoning: "hmm", Content: "Hello."}},
 		sample{name: "unterminated", format: "granite", out: `<|tool_call|>[{"name": "search", "arguments": {`, truncated: true, fail: true},
 	)
+}
+
+func TestFirefunctionTemplateVars(t *testing.T) {
+	f := Lookup("firefunction")
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("X", 3600))
+	tools := []json.RawMessage{json.RawMessage(`{"type":"function","function":{"name":"get_weather","description":"a <b> & c","parameters":{"type":"object","properties":{"z":{},"a":{}}}}}`)}
+	vars := f.TemplateVars(tools, now)
+	want := `[
+    {
+        "name": "get_weather",
+        "description": "a <b> & c",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "z": {},
+                "a": {}
+            }
+        }
+    }
+]`
+	if vars["functions"] != want || vars["datetime"] != "Mar 04 2026 04:06:07 GMT" {
+		t.Fatalf("vars %q", vars)
+	}
+	if vars := f.TemplateVars(nil, now); vars["functions"] != "" || vars["datetime"] == nil {
+		t.Fatalf("without tools: %q", vars)
+	}
+	for _, name := range Formats() {
+		if Lookup(name) == nil {
+			t.Errorf("Formats lists %q, which Lookup does not know", name)
+		}
+	}
+	if names := Formats(); !sort.StringsAreSorted(names) || len(names) != len(formats)+1 || names[0] != "apriel" {
+		t.Fatalf("Formats() = %q", names)
+	}
 }

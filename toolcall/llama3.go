@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Llama 3.1 / 3.2 / 3.3 answer a call with the call object as the whole
@@ -49,7 +50,35 @@ func init() {
 			}
 			return &Grammar{GBNF: g.String()}, nil
 		},
+		TemplateVars: firefunctionVars,
 	})
+}
+
+// firefunctionVars gives Firefunction v2's template what it reads besides
+// the messages: functions, the JSON text of the offered functions (the
+// template appends it to the system prompt, "" without tools), and
+// datetime, the date the prompt states as today's.
+func firefunctionVars(tools []json.RawMessage, now time.Time) map[string]any {
+	functions := ""
+	var fns []json.RawMessage
+	for _, t := range tools {
+		var tool struct {
+			Function json.RawMessage `json:"function"`
+		}
+		if json.Unmarshal(t, &tool) == nil && len(tool.Function) > 0 {
+			fns = append(fns, tool.Function)
+		}
+	}
+	if len(fns) > 0 {
+		var b strings.Builder
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(false)
+		e.SetIndent("", "    ")
+		if e.Encode(fns) == nil { // raw messages from a JSON request always encode
+			functions = strings.TrimSuffix(b.String(), "\n")
+		}
+	}
+	return map[string]any{"functions": functions, "datetime": now.UTC().Format("Jan 02 2006 15:04:05 GMT")}
 }
 
 func llamaObject() *callObject {

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Tool is one function a request offers (OpenAI's tools[].function).
@@ -147,6 +148,13 @@ type Format struct {
 	// ReasoningOpen reports whether a rendered prompt ends inside an open
 	// reasoning block (for Options.ThinkingOpen); nil means never.
 	ReasoningOpen func(prompt string) bool
+	// TemplateVars, when set, returns variables the family's chat
+	// templates need beyond messages, tools and the usual ones
+	// (firefunction's functions and datetime). tools are the request's
+	// tool objects as the template gets them (nil when it gets none), now
+	// the time of rendering. The caller merges them into the template's
+	// variables; a request's own template variables win.
+	TemplateVars func(tools []json.RawMessage, now time.Time) map[string]any
 }
 
 var (
@@ -189,6 +197,19 @@ func Lookup(name string) *Format {
 		return Generic
 	}
 	return nil
+}
+
+// Formats returns the names of the registered formats and of the generic
+// one, sorted: the values a model's tool_format may take.
+func Formats() []string {
+	regMu.Lock()
+	defer regMu.Unlock()
+	names := []string{Generic.Name}
+	for _, f := range formats {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Generic is used for templates of no known family: <think> reasoning is
