@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/llamagate/llamagate/config"
@@ -134,7 +135,7 @@ func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (mo
 		s.ChatTemplate = string(b)
 	}
 	if m.ToolFormat != "" && toolcall.Lookup(m.ToolFormat) == nil {
-		return s, fmt.Errorf("line %d: models[%s].tool_format: unknown format %q (docs/api.md lists the formats)", m.Line, m.ID, m.ToolFormat)
+		return s, fmt.Errorf("line %d: models[%s].tool_format: unknown format %q (one of %s)", m.Line, m.ID, m.ToolFormat, strings.Join(toolcall.Formats(), ", "))
 	}
 	s.ToolFormat, s.ReasoningFormat = m.ToolFormat, m.ReasoningFormat
 	s.Sampling = samplingDefaults(m.Sampling)
