@@ -17,13 +17,17 @@ before=${1:?usage: bench/cpu.sh BEFORE_BINARY [OUTDIR]}
 out=${2:-bench/out/cpu-$(date -u +%Y%m%dT%H%M%SZ)}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-eval "$(make -s env)"
 mkdir -p "$out" bench/out/models bench/out/bin
 models=bench/out/models
-CGO_ENABLED=0 go build -o bench/out/bin/loadgen ./bench/loadgen
-CGO_ENABLED=0 go build -o bench/out/bin/ggufgen ./cmd/ggufgen
-go build -o bench/out/bin/ceiling ./bench/ceiling
-go build -o bench/out/bin/llamagate-now ./cmd/gateway
+# SKIP_BUILD=1 uses the binaries already in bench/out/bin (built by an
+# earlier run), so nothing but the scenarios runs once they start.
+if [[ -z ${SKIP_BUILD:-} ]]; then
+	eval "$(make -s env)"
+	CGO_ENABLED=0 go build -o bench/out/bin/loadgen ./bench/loadgen
+	CGO_ENABLED=0 go build -o bench/out/bin/ggufgen ./cmd/ggufgen
+	go build -o bench/out/bin/ceiling ./bench/ceiling
+	go build -o bench/out/bin/llamagate-now ./cmd/gateway
+fi
 loadgen=bench/out/bin/loadgen
 m=$models/bench-1b1-q4_0.gguf
 vocab=${SHARED_MODELS:-$root/../shared/models}/vocab/ggml-vocab-llama-spm.gguf
@@ -180,7 +184,7 @@ loads now-load bench/out/bin/llamagate-now "$(cfg load on m1 m2)"
 
 {
 	echo "# bench/cpu.sh $(date -u +%F) on $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-	echo "before: $before; now: $(git describe --always --dirty)"
+	echo "before: $before; now: bench/out/bin/llamagate-now (built from $(git describe --always --dirty))"
 	echo
 	echo "## ceiling"
 	cat "$out/ceiling.md"

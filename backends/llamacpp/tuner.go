@@ -1,6 +1,9 @@
 package llamacpp
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // threadTuner picks the thread count of each decode step so that decoding
 // degrades with the CPU it gets instead of collapsing when another process
@@ -11,7 +14,7 @@ import "time"
 // quiet speed, 1 thread at 0.57×.
 //
 // It needs no knowledge of the other processes: it remembers the best
-// decode-step time seen for each batch size at full threads. While steps
+// median decode-step time seen for each batch size at full threads. While steps
 // keep to that, nothing changes and nothing is probed, so a quiet machine
 // pays nothing. When steps become clearly slower it tries the other count
 // (half the threads, or back to full) for a few steps and keeps whichever
@@ -22,25 +25,51 @@ import "time"
 // measured: their cost depends on the chunk, not the threads alone.
 type threadTuner struct {
 	full, cur int
-	cost      map[tunerKey]float64 // EMA of decode-step seconds
-	best      map[int]float64      // fastest full-thread EMA seen, per batch size
-	probe     int                  // the count being tried; 0 when not probing
+	recent    map[tunerKey]*stepTimes // recent decode-step seconds
+	best      map[int]float64         // fastest full-thread median seen, per batch size
+	probe     int                     // the count being tried; 0 when not probing
 	probeLeft int
 	cooldown  int // steps before the next probe may start
 }
 
 type tunerKey struct{ threads, batch int }
 
+// stepTimes keeps the last few step times of one thread count and batch
+// size. Their median, not their mean, decides: a busy loop at low priority
+// makes a rare step very slow (the scheduler runs it for a slice), which
+// must not look like steady contention.
+type stepTimes struct {
+	v [tunerWindow]float64
+	n int
+}
+
+func (s *stepTimes) add(x float64) {
+	s.v[s.n%tunerWindow] = x
+	s.n++
+}
+
+// median of the recorded times; 0 until there are tunerProbeSteps.
+func (s *stepTimes) median() float64 {
+	k := min(s.n, tunerWindow)
+	if k < tunerProbeSteps {
+		return 0
+	}
+	buf := make([]float64, k)
+	copy(buf, s.v[:k])
+	slices.Sort(buf)
+	return buf[k/2]
+}
+
 const (
-	tunerAlpha      = 0.3
-	tunerSlow       = 1.3 // a step this much slower than the best suggests contention
+	tunerWindow     = 7
+	tunerSlow       = 1.3 // a median this much slower than the best suggests contention
 	tunerProbeSteps = 3
 	tunerCooldown   = 32  // steps between probes
 	tunerKeep       = 0.9 // the other count must be this much cheaper to switch
 )
 
 func newThreadTuner(full int) *threadTuner {
-	return &threadTuner{full: full, cur: full, cost: map[tunerKey]float64{}, best: map[int]float64{}}
+	return &threadTuner{full: full, cur: full, recent: map[tunerKey]*stepTimes{}, best: map[int]float64{}}
 }
 
 // setFull changes the full count (the model's share of the CPU budget).
@@ -49,7 +78,7 @@ func (t *threadTuner) setFull(n int) {
 		return
 	}
 	t.full, t.cur, t.probe = n, n, 0
-	clear(t.cost)
+	clear(t.recent)
 	clear(t.best)
 }
 
@@ -81,20 +110,25 @@ func (t *threadTuner) observe(threads, batch, prompt int, d time.Duration) {
 		return
 	}
 	k := tunerKey{threads, batch}
-	if old := t.cost[k]; old == 0 {
-		t.cost[k] = d.Seconds()
-	} else {
-		t.cost[k] = old + tunerAlpha*(d.Seconds()-old)
+	if t.recent[k] == nil {
+		t.recent[k] = &stepTimes{}
 	}
-	c := t.cost[k]
-	if threads == t.full && (t.best[batch] == 0 || c < t.best[batch]) {
+	t.recent[k].add(d.Seconds())
+	med := func(threads int) float64 {
+		if r := t.recent[tunerKey{threads, batch}]; r != nil {
+			return r.median()
+		}
+		return 0
+	}
+	c := med(threads)
+	if threads == t.full && c > 0 && (t.best[batch] == 0 || c < t.best[batch]) {
 		t.best[batch] = c
 	}
 	if t.probe != 0 {
 		if t.probeLeft--; t.probeLeft > 0 {
 			return
 		}
-		alt, now := t.cost[tunerKey{t.probe, batch}], t.cost[tunerKey{t.cur, batch}]
+		alt, now := med(t.probe), med(t.cur)
 		switch {
 		case alt > 0 && now > 0 && alt < tunerKeep*now:
 			t.cur = t.probe
@@ -115,9 +149,9 @@ func (t *threadTuner) observe(threads, batch, prompt int, d time.Duration) {
 		// Contended at full threads, or reduced and due to retry full:
 		// measure the other count afresh.
 		t.probe, t.probeLeft = t.alternative(), tunerProbeSteps
-		for key := range t.cost {
+		for key := range t.recent {
 			if key.threads == t.probe {
-				delete(t.cost, key)
+				delete(t.recent, key)
 			}
 		}
 	}

@@ -102,3 +102,23 @@ func TestTunerSingleThreadIsLeftAlone(t *testing.T) {
 		t.Fatal("changed a 1-thread model")
 	}
 }
+
+// A busy loop at nice 19 leaves most steps alone and makes a rare one very
+// slow. Full threads stay faster there; the rare step must not move the
+// tuner to fewer threads.
+func TestTunerRareStallsAreNotContention(t *testing.T) {
+	tu := newThreadTuner(2)
+	runTuner(tu, 50, quiet)
+	step := 0
+	rare := func(th int) time.Duration {
+		step++
+		if step%10 == 0 {
+			return 10 * quiet(th)
+		}
+		return quiet(th)
+	}
+	used := runTuner(tu, 500, rare)
+	if c := count(used, 1); c > 2*tunerProbeSteps {
+		t.Fatalf("%d of 500 steps used 1 thread, want at most a probe or two", c)
+	}
+}
