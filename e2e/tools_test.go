@@ -29,18 +29,6 @@ const weatherSchema = `{"type":"object","properties":{"city":{"type":"string","d
 
 const zoneSchema = `{"type":"object","properties":{"zone":{"type":"string","description":"Time zone","enum":["UTC","CET"]}},"required":["zone"],"additionalProperties":false}`
 
-// familyIssues are families whose forced calls stories260K cannot complete
-// yet, and why. Each is a known gap of its family file in toolcall/ (or of
-// the contract), not of the integration; remove an entry when it is fixed.
-var familyIssues = map[string]string{
-	"apriel":       "the grammar lets the answer reason first; a story model never closes its reasoning (and the reasoning grammar makes each step slow)",
-	"deepseek-r1":  "the template opens <think>, so the grammar requires closing it first; a story model never does (and the reasoning grammar makes each step slow)",
-	"nemotron-v2":  "the grammar lets the answer reason first; a story model never closes its reasoning",
-	"glm":          "XML argument values are free text in the grammar: an enum or maxLength string is not held to its schema",
-	"qwen3coder":   "XML argument values are free text in the grammar: an enum or maxLength string is not held to its schema",
-	"firefunction": "the template needs a `functions` variable that the Format contract has no way to provide",
-}
-
 func testTools() []goopenai.Tool {
 	return []goopenai.Tool{
 		{Type: goopenai.ToolTypeFunction, Function: &goopenai.FunctionDefinition{Name: "get_weather", Description: "The weather forecast of a city", Parameters: json.RawMessage(weatherSchema)}},
@@ -168,9 +156,6 @@ func TestToolCallFamilies(t *testing.T) {
 	g := startGateway(t, specs...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			if why := familyIssues[name]; why != "" {
-				t.Skipf("known issue of the %s family: %s", name, why)
-			}
 			base := goopenai.ChatCompletionRequest{
 				Model: "tools-" + name, MaxTokens: 400, Temperature: 0, Seed: intp(3),
 				Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "What will the weather be in Paris?"}},
