@@ -57,7 +57,10 @@ func init() {
 // firefunctionVars gives Firefunction v2's template what it reads besides
 // the messages: functions, the JSON text of the offered functions (the
 // template appends it to the system prompt, "" without tools), and
-// datetime, the date the prompt states as today's.
+// datetime, the date the prompt states as today's ("Today is Dec 06
+// 2026."). The date alone, not the time: the template puts it in the
+// system prompt, and a prompt that changed every second would defeat
+// prefix reuse and make two identical requests render differently.
 func firefunctionVars(tools []json.RawMessage, now time.Time) map[string]any {
 	functions := ""
 	var fns []json.RawMessage
@@ -78,7 +81,7 @@ func firefunctionVars(tools []json.RawMessage, now time.Time) map[string]any {
 			functions = strings.TrimSuffix(b.String(), "\n")
 		}
 	}
-	return map[string]any{"functions": functions, "datetime": now.UTC().Format("Jan 02 2006 15:04:05 GMT")}
+	return map[string]any{"functions": functions, "datetime": now.UTC().Format("Jan 02 2006")}
 }
 
 func llamaObject() *callObject {
