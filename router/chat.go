@@ -300,6 +300,7 @@ type templateEntry struct {
 	t      *chat.Template
 	err    error
 	format *toolcall.Format
+	thinks bool // the source writes <think>: its answers may reason
 }
 
 func (ts *templates) get(src string) *templateEntry {
@@ -307,7 +308,7 @@ func (ts *templates) get(src string) *templateEntry {
 		return e.(*templateEntry)
 	}
 	t, err := chat.Parse(src)
-	e := &templateEntry{t: t, err: err, format: toolcall.Detect(src)}
+	e := &templateEntry{t: t, err: err, format: toolcall.Detect(src), thinks: strings.Contains(src, "<think>")}
 	ts.m.Store(src, e)
 	return e
 }

@@ -100,7 +100,7 @@ func (s *Server) planChat(l *models.Lease, req *openai.ChatRequest) (string, *ch
 	// Without tools, text is parsed only for reasoning, and only where the
 	// model may reason: the text is then streamed as it comes.
 	p.parse = len(p.opts.Tools) > 0 || (p.opts.Reasoning && (p.opts.ThinkingOpen || p.format != toolcall.Generic ||
-		strings.Contains(src, "<think>") || req.ReasoningFormat != "" || l.Spec().ReasoningFormat != ""))
+		entry.thinks || req.ReasoningFormat != "" || l.Spec().ReasoningFormat != ""))
 	if err := p.constrain(req); err != nil {
 		return "", nil, err
 	}

@@ -5,11 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// chatTemplatesDir is the shared chat-template data (never copied into the
-// project).
-const chatTemplatesDir = "../../shared/chat-templates/templates"
+	"github.com/llamagate/llamagate/internal/testmodels"
+)
 
 // wantFormat maps a template (file name without .jinja) to the format
 // Detect must pick. Each family's test file adds its rows from init.
@@ -49,13 +47,7 @@ func init() {
 // (where it must be present) and skips elsewhere.
 func loadTemplates(t *testing.T) map[string]string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(chatTemplatesDir, "*.jinja"))
-	if len(files) == 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chat templates missing at %s", chatTemplatesDir)
-		}
-		t.Skipf("chat templates missing at %s", chatTemplatesDir)
-	}
+	files, _ := filepath.Glob(filepath.Join(testmodels.Path(t, "chat-templates/templates"), "*.jinja"))
 	out := map[string]string{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -100,7 +92,7 @@ func TestReasoningOpen(t *testing.T) {
 		"Qwen-Qwen2.5-7B-Instruct":         false,
 		"meta-llama-Llama-3.1-8B-Instruct": false,
 	} {
-		b, err := os.ReadFile(filepath.Join(chatTemplatesDir, "..", "expected", name+".basic.txt"))
+		b, err := os.ReadFile(filepath.Join(testmodels.Path(t, "chat-templates/expected"), name+".basic.txt"))
 		if err != nil {
 			t.Fatal(err)
 		}

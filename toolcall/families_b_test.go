@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/llamagate/llamagate/internal/testmodels"
 )
 
 var bFormats = []string{"harmony", "deepseek-r1", "deepseek-v3.1", "command-r7b", "command-r-plus", "kimi-k2", "glm", "nemotron-v2", "apriel"}
@@ -134,14 +136,7 @@ func TestBTriggers(t *testing.T) {
 // templatesDir is the shared real-template data (never copied here).
 func templatesDir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "chat-templates")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chat-template data missing: %v", err)
-		}
-		t.Skipf("chat-template data missing: %v", err)
-	}
-	return dir
+	return testmodels.Path(t, "chat-templates")
 }
 
 func TestBDetect(t *testing.T) {

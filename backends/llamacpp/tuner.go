@@ -54,9 +54,8 @@ func (s *stepTimes) median() float64 {
 	if k < tunerProbeSteps {
 		return 0
 	}
-	buf := make([]float64, k)
-	copy(buf, s.v[:k])
-	slices.Sort(buf)
+	buf := s.v // a copy: the order of the window stays
+	slices.Sort(buf[:k])
 	return buf[k/2]
 }
 
