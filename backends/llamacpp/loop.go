@@ -490,7 +490,11 @@ func (l *loop) step() {
 	if rc == 0 {
 		l.pacer.observe(nDecode, int(b.n_tokens)-nDecode, time.Since(started))
 		if l.tuner != nil {
-			l.tuner.observe(l.threads, nDecode, int(b.n_tokens)-nDecode, time.Since(started))
+			d := time.Since(started)
+			if l.m.opts.stepTime != nil {
+				d = l.m.opts.stepTime(l.threads, nDecode, d)
+			}
+			l.tuner.observe(l.threads, nDecode, int(b.n_tokens)-nDecode, d)
 		}
 	}
 	if rc != 0 {
@@ -664,6 +668,9 @@ func (l *loop) setThreads() {
 	if n != l.threads || nb != l.threadsPP {
 		l.threads, l.threadsPP = n, nb
 		C.llama_set_n_threads(l.lctx, C.int32_t(n), C.int32_t(nb))
+	}
+	if o.onThreads != nil {
+		o.onThreads(n, nb)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -80,6 +81,13 @@ type Options struct {
 	// onStep, when set (tests only), runs on the loop goroutine after
 	// every decode step.
 	onStep func()
+	// onThreads, when set (tests only), runs on the loop goroutine before
+	// every decode step with the generation and prompt threads it uses.
+	onThreads func(n, nBatch int)
+	// stepTime, when set (tests only), replaces the measured time of a
+	// decode step that used threads and decoded batch generated tokens,
+	// as the thread tuner sees it.
+	stepTime func(threads, batch int, measured time.Duration) time.Duration
 	// onEmbedQueued, when set (tests only), runs after Embed queued its
 	// request, on the caller's goroutine.
 	onEmbedQueued func()

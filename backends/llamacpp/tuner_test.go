@@ -3,6 +3,8 @@ package llamacpp
 import (
 	"testing"
 	"time"
+
+	"github.com/llamagate/llamagate/engine"
 )
 
 // machine is a scripted step cost: per thread count, at a given moment.
@@ -120,5 +122,48 @@ func TestTunerRareStallsAreNotContention(t *testing.T) {
 	used := runTuner(tu, 500, rare)
 	if c := count(used, 1); c > 2*tunerProbeSteps {
 		t.Fatalf("%d of 500 steps used 1 thread, want at most a probe or two", c)
+	}
+}
+
+// TestLoopAppliesThreadTuner checks the wiring, not the policy: the decode
+// loop feeds its step times to the tuner and decodes with the count the
+// tuner picks. Step times are scripted (the loop's measured times are
+// replaced), so the test does not depend on this machine's load: quiet,
+// two threads take 1 ms and one thread 1.8 ms; contended (decode steps 20
+// to 99), two threads take 10 ms.
+func TestLoopAppliesThreadTuner(t *testing.T) {
+	var used []int // threads of each decode step, on the loop goroutine only
+	steps := 0
+	m := load(t, Options{Threads: 2, AdaptiveThreads: true,
+		stepTime: func(threads, batch int, _ time.Duration) time.Duration {
+			used = append(used, threads)
+			steps++
+			contended := steps >= 20 && steps < 100
+			switch {
+			case threads == 1:
+				return 1800 * time.Microsecond
+			case contended:
+				return 10 * time.Millisecond
+			default:
+				return time.Millisecond
+			}
+		}})
+	_, final := generate(t, m, engine.Request{Prompt: storyPrompt, MaxTokens: 220, IgnoreEOS: true})
+	if final.Usage.CompletionTokens != 220 {
+		t.Fatalf("generated %d tokens, want 220", final.Usage.CompletionTokens)
+	}
+	// generate returned after the last step's observation: the loop wrote
+	// used before it sent the final event.
+	if len(used) < 200 {
+		t.Fatalf("the tuner saw %d decode steps, want about 220", len(used))
+	}
+	if c := count(used[:20], 1); c != 0 {
+		t.Errorf("quiet start: %d of 20 steps with one thread, want none: %v", c, used[:20])
+	}
+	if c := count(used[60:100], 1); c < 30 {
+		t.Errorf("contended: only %d of steps 60-99 used one thread: %v", c, used[20:100])
+	}
+	if c := count(used[len(used)-40:], 2); c < 30 {
+		t.Errorf("quiet again: only %d of the last 40 steps used two threads: %v", c, used[100:])
 	}
 }
