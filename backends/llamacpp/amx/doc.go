@@ -46,15 +46,30 @@ func Setup(ctx context.Context) Status {
 	if err != nil {
 		return Status{Compiled: true, Reason: "cannot start the probe: " + err.Error()}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	st := runProbe(ctx, exe, []string{probeEnv + "=1"}, probeTimeout)
+	if st.Enabled {
+		enable()
+	}
+	return st
+}
+
+const probeTimeout = 10 * time.Second
+
+// runProbe starts exe with env added and reads its fate: exit status 0
+// means the tiles work; anything else (an error exit, death by a signal,
+// no answer within timeout) leaves AMX off and says why.
+func runProbe(ctx context.Context, exe string, env []string, timeout time.Duration) Status {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), probeEnv+"=1")
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no answer within %v", timeout)
+		}
 		return Status{Compiled: true, Reason: fmt.Sprintf("the probe failed (%v: %s); using the AVX-512/AVX2 kernels", err, trim(out))}
 	}
-	enable()
 	return Status{Compiled: true, Enabled: true, Reason: "the probe loaded a tile"}
 }
 
