@@ -145,6 +145,7 @@ func (l *loop) serve() {
 			l.idle()
 			select {
 			case <-l.m.wake:
+				l.gather()
 				continue
 			case <-l.m.quit:
 				l.shutdown()
@@ -162,6 +163,51 @@ func (l *loop) serve() {
 		l.embedStep()
 		l.step()
 	}
+}
+
+// gather holds the first step after an idle spell for a moment when the
+// prompts that woke the loop will take long to evaluate, so that requests
+// sent together (several clients starting at once) start in one step.
+// Without it the first arrival's prompt step begins at once and holds the
+// cores for its whole length (hundreds of milliseconds for a 1B model on
+// two cores), the others' HTTP handling waits for the CPU, and they are
+// then evaluated one per step while the first streams already decode,
+// stalling them each time (bench/RESULTS.md, "llamagate and llama-server
+// side by side").
+func (l *loop) gather() {
+	l.m.mu.Lock()
+	n := 0
+	for _, s := range l.m.waiting {
+		n += len(s.prompt)
+	}
+	l.m.mu.Unlock()
+	w := gatherWindow(l.pacer.promptToken, n)
+	if w == 0 {
+		return
+	}
+	t := time.NewTimer(w)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-l.m.quit:
+	}
+}
+
+const (
+	gatherShare = 0.02 // of the waiting prompts' estimated evaluation time
+	gatherMax   = 5 * time.Millisecond
+	gatherMin   = 100 * time.Microsecond // below this: no wait at all
+)
+
+// gatherWindow is how long gather waits for prompts of n tokens when a
+// prompt token costs perToken seconds (0: not measured yet, no wait).
+// Tiny models, whose prompts take microseconds, never wait.
+func gatherWindow(perToken float64, n int) time.Duration {
+	w := min(time.Duration(gatherShare*perToken*float64(n)*float64(time.Second)), gatherMax)
+	if w < gatherMin {
+		return 0
+	}
+	return w
 }
 
 // admit moves waiting sequences into free slots, oldest first.

@@ -55,3 +55,20 @@ func TestPrefillPacerWholeShortPrompts(t *testing.T) {
 		t.Fatal("a 2-token step changed the prompt rate")
 	}
 }
+
+func TestGatherWindow(t *testing.T) {
+	for _, tc := range []struct {
+		perToken float64
+		n        int
+		want     time.Duration
+	}{
+		{0, 300, 0},                           // nothing measured yet
+		{10e-6, 70, 0},                        // a tiny model: 0.7 ms of prompt, no wait
+		{4.8e-3, 30, 2880 * time.Microsecond}, // 2% of 144 ms
+		{4.8e-3, 70, gatherMax},               // 2% of 336 ms is over the cap
+	} {
+		if got := gatherWindow(tc.perToken, tc.n); (got - tc.want).Abs() > time.Microsecond {
+			t.Errorf("gatherWindow(%v, %d) = %v, want %v", tc.perToken, tc.n, got, tc.want)
+		}
+	}
+}
