@@ -72,8 +72,11 @@ func loopbackControl(network, address string, _ syscall.RawConn) error {
 }
 
 // newLoopbackClient returns an HTTP client that dials loopback addresses
-// only, ignores proxy settings and does not follow redirects.
-func newLoopbackClient(maxConns int) *http.Client {
+// only, ignores proxy settings and does not follow redirects. Without
+// keepAlive every request opens its own connection: llama-server closes
+// connections after a stream without saying so, and a POST on such a
+// reused connection fails with EOF (Go does not retry POSTs).
+func newLoopbackClient(maxConns int, keepAlive bool) *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, Control: loopbackControl}
 	tr := &http.Transport{
 		Proxy: nil,
@@ -83,6 +86,7 @@ func newLoopbackClient(maxConns int) *http.Client {
 		MaxIdleConns:          maxConns + 4,
 		MaxIdleConnsPerHost:   maxConns + 4,
 		IdleConnTimeout:       90 * time.Second,
+		DisableKeepAlives:     !keepAlive,
 		DisableCompression:    true, // a compressed stream could be buffered
 		ResponseHeaderTimeout: 0,    // the first event may wait for a queue slot
 	}

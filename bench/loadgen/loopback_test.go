@@ -69,7 +69,7 @@ func TestLoopbackControl(t *testing.T) {
 // off the machine, whatever URL it is handed (TEST-NET-1, never routed: the
 // refusal comes before any packet).
 func TestClientRefusesOtherHosts(t *testing.T) {
-	c := newLoopbackClient(1)
+	c := newLoopbackClient(1, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://192.0.2.1:9/", nil)

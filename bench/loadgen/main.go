@@ -57,7 +57,7 @@ type config struct {
 	warmup                                int
 	calibrate                             bool
 	seed                                  uint64
-	progress                              bool
+	progress, keepAlive                   bool
 	waitHealth                            time.Duration
 	freePort                              bool
 
@@ -95,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.outDir, "out", "bench/out", "output folder")
 	fs.StringVar(&c.note, "note", "", "free text recorded in the outputs")
 	fs.BoolVar(&c.progress, "progress", true, "show a progress line on stderr")
+	fs.BoolVar(&c.keepAlive, "keepalive", true, "reuse connections (false for servers that close them unannounced, such as llama-server)")
 	fs.DurationVar(&c.waitHealth, "wait-health", 0, "only wait until GET /health answers 200 (at most this long), then exit")
 	fs.BoolVar(&c.freePort, "free-port", false, "only print a free TCP port on 127.0.0.1, then exit")
 	if err := fs.Parse(args); err != nil {
@@ -180,7 +181,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	client := newLoopbackClient(maxInt(c.levels))
+	client := newLoopbackClient(maxInt(c.levels), c.keepAlive)
 	if c.waitHealth > 0 {
 		if err := waitHealth(ctx, client, c.base+"/health", c.waitHealth); err != nil {
 			fmt.Fprintln(stderr, "loadgen:", err)

@@ -184,11 +184,14 @@ func (r *Result) handle(ev sseEvent) {
 		}
 		return
 	}
-	if ch.Usage != nil {
-		r.add(sevWarning, "usage in a chunk that has choices", "")
-	}
 	if r.Usage != nil {
 		r.add(sevMalformed, "choice chunk after the usage chunk", "")
+	}
+	if ch.Usage != nil {
+		// llama-server's form: usage rides on the finish_reason chunk.
+		// Not OpenAI's, but the figures are still checked below.
+		r.add(sevWarning, "usage in a chunk that has choices", "")
+		r.Usage = ch.Usage
 	}
 	if len(choices) > 1 {
 		r.add(sevMalformed, "more than one choice in a chunk", "%d choices", len(choices))

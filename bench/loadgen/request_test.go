@@ -81,7 +81,7 @@ func scriptServer(t *testing.T, status int, contentType string, gap time.Duratio
 func doScript(t *testing.T, status int, contentType string, gap time.Duration, maxTokens int, script []string) *Result {
 	t.Helper()
 	srv := scriptServer(t, status, contentType, gap, script)
-	q := &requester{client: newLoopbackClient(1), url: srv.URL + "/v1/completions", model: "m", timeout: 10 * time.Second, origin: time.Now(), now: time.Now}
+	q := &requester{client: newLoopbackClient(1, true), url: srv.URL + "/v1/completions", model: "m", timeout: 10 * time.Second, origin: time.Now(), now: time.Now}
 	return q.do(context.Background(), "hello", maxTokens)
 }
 
@@ -160,6 +160,10 @@ func TestStreamChecks(t *testing.T) {
 		{name: "merged chunk is only a warning", maxTokens: 3, ok: true,
 			script:   []string{textChunk("ab"), textChunk("c"), finishChunk("length"), usageChunk(7, 3), done},
 			warnings: []string{"text chunks != usage.completion_tokens"}},
+		{name: "usage on the finish chunk (llama-server) is only a warning", maxTokens: 1, ok: true,
+			script: []string{textChunk("a"), strings.Replace(finishChunk("length"), `]}`,
+				`],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":0}}}`, 1), done},
+			warnings: []string{"usage in a chunk that has choices"}},
 		{name: "usage mismatch", maxTokens: 4, script: good,
 			errors: []string{"usage.completion_tokens != max_tokens"}},
 		{name: "finish stop despite ignore_eos", maxTokens: 3,
