@@ -18,7 +18,6 @@ out=${2:-bench/out/cpu-$(date -u +%Y%m%dT%H%M%SZ)}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mkdir -p "$out" bench/out/models bench/out/bin
-models=bench/out/models
 # SKIP_BUILD=1 uses the binaries already in bench/out/bin (built by an
 # earlier run), so nothing but the scenarios runs once they start.
 if [[ -z ${SKIP_BUILD:-} ]]; then
@@ -29,21 +28,8 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 	go build -o bench/out/bin/llamagate-now ./cmd/gateway
 fi
 loadgen=bench/out/bin/loadgen
-m=$models/bench-1b1-q4_0.gguf
-vocab=${SHARED_MODELS:-$root/../shared/models}/vocab/ggml-vocab-llama-spm.gguf
-[[ -s $m ]] || bench/out/bin/ggufgen -out "$m" -shape 1b1 -type q4_0 -vocab "$vocab" -name "llamagate bench bench-1b1-q4_0 (random weights)"
-
-log() { echo "[$(date -u +%T)] $*" >&2; }
-
-burner_pid=
-burner() { # burner NICE: one busy loop, not pinned (the scheduler places it)
-	nice -n "$1" sh -c 'while :; do :; done' &
-	burner_pid=$!
-}
-stop_burner() {
-	[[ -n $burner_pid ]] && kill "$burner_pid" 2>/dev/null && wait "$burner_pid" 2>/dev/null || true
-	burner_pid=
-}
+# shellcheck source=bench/cpu-lib.sh
+source bench/cpu-lib.sh
 
 gw_pid=
 stop_gw() {

@@ -30,22 +30,9 @@ if [[ -z ${SKIP_BUILD:-} ]]; then
 	go build -o bench/out/bin/llamagate-now ./cmd/gateway
 fi
 loadgen=bench/out/bin/loadgen
-m=bench/out/models/bench-1b1-q4_0.gguf
-vocab=${SHARED_MODELS:-$root/../shared/models}/vocab/ggml-vocab-llama-spm.gguf
-[[ -s $m ]] || bench/out/bin/ggufgen -out "$m" -shape 1b1 -type q4_0 -vocab "$vocab" -name "llamagate bench bench-1b1-q4_0 (random weights)"
+# shellcheck source=bench/cpu-lib.sh
+source bench/cpu-lib.sh
 ctx=2048 # per sequence, both servers
-
-log() { echo "[$(date -u +%T)] $*" >&2; }
-
-burner_pid=
-burner() { # burner NICE: one busy loop, not pinned (the scheduler places it)
-	nice -n "$1" sh -c 'while :; do :; done' &
-	burner_pid=$!
-}
-stop_burner() {
-	[[ -n $burner_pid ]] && kill "$burner_pid" 2>/dev/null && wait "$burner_pid" 2>/dev/null || true
-	burner_pid=
-}
 pids=()
 stop_servers() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
