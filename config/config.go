@@ -57,6 +57,9 @@ type ModelOpts struct {
 	// AdaptiveThreads decodes with fewer threads while another process
 	// holds cores and that is measurably faster; default true.
 	AdaptiveThreads *bool `yaml:"adaptive_threads"`
+	// ThreadPool keeps the model's ggml worker threads alive between
+	// decode steps instead of starting them per step; default false.
+	ThreadPool *bool `yaml:"thread_pool"`
 	CtxSize         int   `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
 	MaxCtxSize      int   `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
 	Parallel        int   `yaml:"parallel"`     // sequences decoded together; 0: 4

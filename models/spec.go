@@ -20,6 +20,8 @@ type Spec struct {
 	ThreadsBatch int
 	// AdaptiveThreads: fewer threads while that is faster (contention).
 	AdaptiveThreads bool
+	// ThreadPool: ggml's worker threads live between steps.
+	ThreadPool bool
 	CtxSize         int
 	Parallel        int
 	BatchSize       int

@@ -108,3 +108,30 @@ func TestLoopAppliesCPUShare(t *testing.T) {
 		t.Errorf("model a busy alone again decodes with %d threads, want 2", aLast)
 	}
 }
+
+// With a persistent thread pool the model decodes the same greedy text as
+// without one, and a step can still use fewer threads than the pool has
+// (the CPU share), which ggml's pool allows per graph.
+func TestThreadPoolDecodesAndShares(t *testing.T) {
+	req := engine.Request{Prompt: storyPrompt, MaxTokens: 32}
+	plain, _ := generate(t, load(t, Options{}), req)
+	share := NewCPUShare(2)
+	share.join() // another model is busy: this one gets one thread
+	var mu sync.Mutex
+	var used []int
+	pooled := load(t, Options{ThreadPool: true, CPUShare: share, onThreads: func(n, _ int) {
+		mu.Lock()
+		used = append(used, n)
+		mu.Unlock()
+	}})
+	got, _ := generate(t, pooled, req)
+	if got != plain {
+		t.Fatalf("greedy text with a thread pool differs:\n%q\n%q", got, plain)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(used) == 0 || used[0] != 1 {
+		t.Fatalf("steps used %v threads with the share halved, want 1", used)
+	}
+	share.leave()
+}

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "ggml-cpu.h"
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -155,4 +157,14 @@ llama_token lg_sample(struct llama_sampler *chain, struct llama_sampler **gramma
 		*grammar = backup;
 		refused[n_refused++] = tok;
 	}
+}
+
+// lg_threadpool_new starts a ggml thread pool of n_threads (the caller's
+// thread is one of them) whose workers sleep as soon as a graph is done
+// (poll 0): spinning between steps loses to other processes on a shared
+// machine (docs/decisions.md).
+struct ggml_threadpool *lg_threadpool_new(int n_threads) {
+	struct ggml_threadpool_params p = ggml_threadpool_params_default(n_threads);
+	p.poll = 0;
+	return ggml_threadpool_new(&p);
 }

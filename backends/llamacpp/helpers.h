@@ -13,6 +13,7 @@ void lg_batch_add(struct llama_batch *b, llama_token id, llama_pos pos, llama_se
 void lg_set_log(void);
 void lg_set_progress(struct llama_model_params *p, void *user_data);
 void lg_release_memory(void);
+struct ggml_threadpool *lg_threadpool_new(int n_threads);
 llama_token lg_sample(struct llama_sampler *chain, struct llama_sampler **grammar, int lazy, struct llama_context *ctx, int32_t idx, llama_token_data *buf, int32_t n_vocab);
 
 // grammar.cpp

@@ -111,6 +111,19 @@ func (m *Model) run(ready chan<- error) {
 		ready <- err
 		return
 	}
+	var pool *C.struct_ggml_threadpool
+	if m.opts.ThreadPool {
+		// Steps may use fewer threads than the pool has (CPU share,
+		// tuner): ggml wakes only as many workers as a graph asks for.
+		pool = C.lg_threadpool_new(C.int(max(m.opts.Threads, m.opts.ThreadsBatch)))
+		if pool == nil {
+			C.llama_free(lctx)
+			m.freeModel()
+			ready <- errors.New("llama.cpp could not start the thread pool")
+			return
+		}
+		C.llama_attach_threadpool(lctx, pool, pool)
+	}
 	l := &loop{
 		m:        m,
 		lctx:     lctx,
@@ -134,6 +147,9 @@ func (m *Model) run(ready chan<- error) {
 	C.free(unsafe.Pointer(l.batch))
 	C.free(unsafe.Pointer(l.cands))
 	C.llama_free(lctx)
+	if pool != nil {
+		C.ggml_threadpool_free(pool)
+	}
 	m.freeModel()
 }
 

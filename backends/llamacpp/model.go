@@ -49,6 +49,11 @@ type Options struct {
 	// AdaptiveThreads lets a model decode with fewer threads while that
 	// is measurably faster (another process holds a core, tuner.go).
 	AdaptiveThreads bool
+	// ThreadPool keeps ggml's worker threads alive between steps (they
+	// sleep as soon as a step ends: no polling). Without it ggml starts
+	// them for every step. Measured (docs/decisions.md): faster beside a
+	// low-priority CPU hog and at 4 streams, slower for one stream.
+	ThreadPool bool
 	CtxSize         int // tokens per sequence; default: the trained context capped at MaxCtxSize
 	MaxCtxSize      int // cap for the default CtxSize; default 4096
 	BatchSize       int // llama.cpp n_batch: most tokens decoded in one step; default 512

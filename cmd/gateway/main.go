@@ -197,7 +197,7 @@ func run(ctx context.Context, args []string, h hooks) error {
 		mlog := log.With("model", s.ID)
 		last := -1
 		return llamacpp.Load(ctx, llamacpp.Options{
-			Path: s.Path, Threads: cmp.Or(s.Threads, cpu.Threads), ThreadsBatch: cmp.Or(s.ThreadsBatch, s.Threads, cpu.Threads), CPUShare: share, AdaptiveThreads: s.AdaptiveThreads,
+			Path: s.Path, Threads: cmp.Or(s.Threads, cpu.Threads), ThreadsBatch: cmp.Or(s.ThreadsBatch, s.Threads, cpu.Threads), CPUShare: share, AdaptiveThreads: s.AdaptiveThreads, ThreadPool: s.ThreadPool,
 			CtxSize: s.CtxSize, MaxCtxSize: maxCtx,
 			Parallel: s.Parallel, BatchSize: s.BatchSize, Offload: offloadOptions(s, gpus, mlog),
 			KVUnified: s.KVUnified, KVOvercommit: s.KVOvercommit, QueueSize: s.QueueSize, PrefillBudget: s.PrefillBudget, NoPrefixCache: s.NoPrefixCache,

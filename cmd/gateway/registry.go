@@ -117,6 +117,9 @@ func configSpec(cfg config.Config, m config.Model, defaultTTL time.Duration) (mo
 	if m.AdaptiveThreads != nil {
 		o.AdaptiveThreads = m.AdaptiveThreads
 	}
+	if m.ThreadPool != nil {
+		o.ThreadPool = m.ThreadPool
+	}
 	o.KVOvercommit = o.KVOvercommit || m.KVOvercommit
 	applyOpts(&s, o)
 	if m.TTL != nil {
@@ -155,6 +158,7 @@ func applyOpts(s *models.Spec, o config.ModelOpts) {
 	s.Threads, s.CtxSize, s.Parallel, s.BatchSize = o.Threads, o.CtxSize, o.Parallel, o.BatchSize
 	s.ThreadsBatch = o.ThreadsBatch
 	s.AdaptiveThreads = o.AdaptiveThreads == nil || *o.AdaptiveThreads
+	s.ThreadPool = o.ThreadPool != nil && *o.ThreadPool
 	applyOffload(s, o)
 	s.KVUnified = o.KVUnified != nil && *o.KVUnified
 	s.KVOvercommit = o.KVOvercommit

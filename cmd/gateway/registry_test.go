@@ -21,3 +21,30 @@ func TestUnknownToolFormatListsTheFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// thread_pool is off unless set, and a model's own setting beats the
+// defaults' either way.
+func TestThreadPoolSetting(t *testing.T) {
+	on, off := true, false
+	cfg := config.Default()
+	for _, tc := range []struct {
+		defaults, model *bool
+		want            bool
+	}{
+		{nil, nil, false},
+		{&on, nil, true},
+		{&on, &off, false},
+		{nil, &on, true},
+	} {
+		cfg.Defaults.ThreadPool = tc.defaults
+		m := config.Model{ID: "m", Path: "m.gguf"}
+		m.ThreadPool = tc.model
+		s, err := configSpec(cfg, m, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.ThreadPool != tc.want {
+			t.Errorf("defaults %v, model %v: thread pool %v, want %v", tc.defaults, tc.model, s.ThreadPool, tc.want)
+		}
+	}
+}
