@@ -97,6 +97,8 @@ run: build
 	./bin/llamagate --addr $(ADDR) --models-dir $(MODELS_DIR) --demo-model-if-empty
 
 vet: setup
+	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
 test: vet

@@ -60,10 +60,10 @@ type ModelOpts struct {
 	// ThreadPool keeps the model's ggml worker threads alive between
 	// decode steps instead of starting them per step; default false.
 	ThreadPool *bool `yaml:"thread_pool"`
-	CtxSize         int   `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
-	MaxCtxSize      int   `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
-	Parallel        int   `yaml:"parallel"`     // sequences decoded together; 0: 4
-	BatchSize       int   `yaml:"batch_size"`   // 0: 512
+	CtxSize    int   `yaml:"ctx_size"`     // tokens per sequence; 0: trained context capped at max_ctx_size
+	MaxCtxSize int   `yaml:"max_ctx_size"` // cap for the automatic ctx_size; 0: 4096
+	Parallel   int   `yaml:"parallel"`     // sequences decoded together; 0: 4
+	BatchSize  int   `yaml:"batch_size"`   // 0: 512
 	// GPU offload (docs/gpu.md): gpu_layers auto (default), all or a
 	// number; main_gpu puts the model on one GPU (an index into devices);
 	// tensor_split shares the layers among GPUs; devices names the GPUs a

@@ -47,17 +47,17 @@ type Model struct {
 	Path             string   `yaml:"path"` // relative paths are relative to the config file
 	Aliases          []string `yaml:"aliases"`
 	ModelOpts        `yaml:",inline"`
-	ChatTemplate     string    `yaml:"chat_template"`      // inline Jinja overriding the GGUF's
-	ChatTemplateFile string    `yaml:"chat_template_file"` // or a file holding it
+	ChatTemplate     string `yaml:"chat_template"`      // inline Jinja overriding the GGUF's
+	ChatTemplateFile string `yaml:"chat_template_file"` // or a file holding it
 	// ToolFormat names the tool-call format (docs/api.md lists them); empty:
 	// detected from the chat template.
 	ToolFormat string `yaml:"tool_format"`
 	// ReasoningFormat is the default of the request's reasoning_format:
 	// none (reasoning stays in content), auto or deepseek (separated).
-	ReasoningFormat string `yaml:"reasoning_format"`
-	Sampling         Sampling  `yaml:"sampling"`           // defaults for fields a request omits
-	TTL              *Duration `yaml:"ttl"`                // idle time before unload; 0: when idle; -1: never
-	Pinned           bool      `yaml:"pinned"`             // load at start, never unload
+	ReasoningFormat string    `yaml:"reasoning_format"`
+	Sampling        Sampling  `yaml:"sampling"` // defaults for fields a request omits
+	TTL             *Duration `yaml:"ttl"`      // idle time before unload; 0: when idle; -1: never
+	Pinned          bool      `yaml:"pinned"`   // load at start, never unload
 	// Fallbacks are other model ids tried, in order, when this model fails
 	// before its first token (load failure, no room, overload, upstream
 	// error); never after tokens were sent.

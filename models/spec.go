@@ -22,10 +22,10 @@ type Spec struct {
 	AdaptiveThreads bool
 	// ThreadPool: ggml's worker threads live between steps.
 	ThreadPool bool
-	CtxSize         int
-	Parallel        int
-	BatchSize       int
-	GPULayers       int // a count, GPULayersAll or GPULayersAuto (fit.go)
+	CtxSize    int
+	Parallel   int
+	BatchSize  int
+	GPULayers  int // a count, GPULayersAll or GPULayersAuto (fit.go)
 
 	Offload   Offload   // GPUs, split, KV cache type, flash attention
 	Placement Placement // where the current load goes; set by the manager

@@ -54,11 +54,11 @@ type Options struct {
 	// them for every step. Measured (docs/decisions.md): faster beside a
 	// low-priority CPU hog and at 4 streams, slower for one stream.
 	ThreadPool bool
-	CtxSize         int // tokens per sequence; default: the trained context capped at MaxCtxSize
-	MaxCtxSize      int // cap for the default CtxSize; default 4096
-	BatchSize       int // llama.cpp n_batch: most tokens decoded in one step; default 512
-	Parallel        int // sequences decoded together (slots); default 4
-	QueueSize       int // requests waiting for a slot; default 4 × Parallel
+	CtxSize    int // tokens per sequence; default: the trained context capped at MaxCtxSize
+	MaxCtxSize int // cap for the default CtxSize; default 4096
+	BatchSize  int // llama.cpp n_batch: most tokens decoded in one step; default 512
+	Parallel   int // sequences decoded together (slots); default 4
+	QueueSize  int // requests waiting for a slot; default 4 × Parallel
 	// Offload places layers on GPUs and sets the KV cache type and flash
 	// attention (devices.go); the zero value runs on the CPU only.
 	Offload Offload
