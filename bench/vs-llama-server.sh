@@ -15,7 +15,8 @@
 # Usage: LLAMA_SERVER=/path/to/llama-server bench/vs-llama-server.sh [OUTDIR]
 # (from the repository root). llama-server is built by hand outside this
 # repository (bench/RESULTS.md says which commit and flags); nothing of it
-# is kept here. Extra llama-server flags: LLAMA_SERVER_ARGS. Nothing else
+# is kept here. Extra llama-server flags: LLAMA_SERVER_ARGS; an extra line
+# for llamagate's defaults: LLAMAGATE_DEFAULTS. Nothing else
 # should run on the machine meanwhile.
 set -euo pipefail
 server=${LLAMA_SERVER:?set LLAMA_SERVER to a llama-server binary}
@@ -50,6 +51,8 @@ start_gw() {
 		echo "  threads: 2"
 		echo "  parallel: 4"
 		echo "  ctx_size: $ctx"
+		# Extra defaults lines, e.g. LLAMAGATE_DEFAULTS='thread_pool: true'.
+		[[ -n ${LLAMAGATE_DEFAULTS:-} ]] && echo "  $LLAMAGATE_DEFAULTS"
 		echo "models:"
 		for id in "$@"; do
 			echo "  - id: $id"
@@ -118,7 +121,7 @@ stop_servers
 
 {
 	echo "# bench/vs-llama-server.sh $(date -u +%F) on $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-	echo "llamagate: bench/out/bin/llamagate-now (built from $(git describe --always --dirty))"
+	echo "llamagate: bench/out/bin/llamagate-now (built from $(git describe --always --dirty)) ${LLAMAGATE_DEFAULTS:-}"
 	echo "llama-server: $server ($(tr '\n' ' ' <"$out/llama-server-version.txt")) ${LLAMA_SERVER_ARGS:-}"
 	for f in "$out"/*.md; do
 		[[ $f == */summary.md ]] && continue
