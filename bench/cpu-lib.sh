@@ -1,5 +1,17 @@
 # bench/cpu-lib.sh: what the CPU scenario scripts (cpu.sh, vs-llama-server.sh)
-# share. Source it from the repository root after setting $root.
+# share. Source it from the repository root after setting $root and $out.
+
+mkdir -p "$out" bench/out/models bench/out/bin
+# The binaries, unless SKIP_BUILD=1 (use those an earlier run built, so
+# nothing but the scenarios runs once they start).
+if [[ -z ${SKIP_BUILD:-} ]]; then
+	eval "$(make -s env)"
+	CGO_ENABLED=0 go build -o bench/out/bin/loadgen ./bench/loadgen
+	CGO_ENABLED=0 go build -o bench/out/bin/ggufgen ./cmd/ggufgen
+	go build -o bench/out/bin/ceiling ./bench/ceiling
+	go build -o bench/out/bin/llamagate-now ./cmd/gateway
+fi
+loadgen=bench/out/bin/loadgen
 
 # The 1.1B Q4_0 bench model with the real 32k Llama vocabulary, written once.
 m=bench/out/models/bench-1b1-q4_0.gguf

@@ -17,17 +17,6 @@ before=${1:?usage: bench/cpu.sh BEFORE_BINARY [OUTDIR]}
 out=${2:-bench/out/cpu-$(date -u +%Y%m%dT%H%M%SZ)}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-mkdir -p "$out" bench/out/models bench/out/bin
-# SKIP_BUILD=1 uses the binaries already in bench/out/bin (built by an
-# earlier run), so nothing but the scenarios runs once they start.
-if [[ -z ${SKIP_BUILD:-} ]]; then
-	eval "$(make -s env)"
-	CGO_ENABLED=0 go build -o bench/out/bin/loadgen ./bench/loadgen
-	CGO_ENABLED=0 go build -o bench/out/bin/ggufgen ./cmd/ggufgen
-	go build -o bench/out/bin/ceiling ./bench/ceiling
-	go build -o bench/out/bin/llamagate-now ./cmd/gateway
-fi
-loadgen=bench/out/bin/loadgen
 # shellcheck source=bench/cpu-lib.sh
 source bench/cpu-lib.sh
 

@@ -23,14 +23,6 @@ server=${LLAMA_SERVER:?set LLAMA_SERVER to a llama-server binary}
 out=${1:-bench/out/vs-llama-server-$(date -u +%Y%m%dT%H%M%SZ)}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-mkdir -p "$out" bench/out/models bench/out/bin
-if [[ -z ${SKIP_BUILD:-} ]]; then
-	eval "$(make -s env)"
-	CGO_ENABLED=0 go build -o bench/out/bin/loadgen ./bench/loadgen
-	CGO_ENABLED=0 go build -o bench/out/bin/ggufgen ./cmd/ggufgen
-	go build -o bench/out/bin/llamagate-now ./cmd/gateway
-fi
-loadgen=bench/out/bin/loadgen
 # shellcheck source=bench/cpu-lib.sh
 source bench/cpu-lib.sh
 ctx=2048 # per sequence, both servers
