@@ -116,12 +116,6 @@ func (m *Model) run(ready chan<- error) {
 		// Steps may use fewer threads than the pool has (CPU share,
 		// tuner): ggml wakes only as many workers as a graph asks for.
 		pool = C.lg_threadpool_new(C.int(max(m.opts.Threads, m.opts.ThreadsBatch)))
-		if pool == nil {
-			C.llama_free(lctx)
-			m.freeModel()
-			ready <- errors.New("llama.cpp could not start the thread pool")
-			return
-		}
 		C.llama_attach_threadpool(lctx, pool, pool)
 	}
 	l := &loop{
@@ -191,6 +185,9 @@ func (l *loop) serve() {
 // stalling them each time (bench/RESULTS.md, "llamagate and llama-server
 // side by side").
 func (l *loop) gather() {
+	if l.m.opts.onGather != nil {
+		l.m.opts.onGather()
+	}
 	l.m.mu.Lock()
 	n := 0
 	for _, s := range l.m.waiting {
@@ -550,9 +547,9 @@ func (l *loop) step() {
 	rc := C.llama_decode(l.lctx, *b)
 	l.m.stats.steps.Add(1)
 	if rc == 0 {
-		l.pacer.observe(nDecode, int(b.n_tokens)-nDecode, time.Since(started))
+		d := time.Since(started)
+		l.pacer.observe(nDecode, int(b.n_tokens)-nDecode, d)
 		if l.tuner != nil {
-			d := time.Since(started)
 			if l.m.opts.stepTime != nil {
 				d = l.m.opts.stepTime(l.threads, nDecode, d)
 			}

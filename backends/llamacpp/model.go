@@ -93,6 +93,9 @@ type Options struct {
 	// decode step that used threads and decoded batch generated tokens,
 	// as the thread tuner sees it.
 	stepTime func(threads, batch int, measured time.Duration) time.Duration
+	// onGather, when set (tests only), runs on the loop goroutine when it
+	// has woken from idle, before it admits the requests.
+	onGather func()
 	// onEmbedQueued, when set (tests only), runs after Embed queued its
 	// request, on the caller's goroutine.
 	onEmbedQueued func()

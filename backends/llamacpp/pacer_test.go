@@ -1,8 +1,12 @@
 package llamacpp
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/llamagate/llamagate/engine"
 )
 
 func TestPrefillPacer(t *testing.T) {
@@ -70,5 +74,43 @@ func TestGatherWindow(t *testing.T) {
 		if got := gatherWindow(tc.perToken, tc.n); (got - tc.want).Abs() > time.Microsecond {
 			t.Errorf("gatherWindow(%v, %d) = %v, want %v", tc.perToken, tc.n, got, tc.want)
 		}
+	}
+}
+
+// Requests that arrive while the loop gathers after an idle spell start in
+// one step: two 4-token requests take 4 steps (both prompts and their first
+// tokens, then 3 decode steps), not 5 or more.
+func TestRequestsSentTogetherStartTogether(t *testing.T) {
+	gathering, sent := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	m := load(t, Options{NoPrefixCache: true, onGather: func() {
+		once.Do(func() {
+			close(gathering)
+			select {
+			case <-sent:
+			case <-time.After(waitTimeout):
+			}
+		})
+	}})
+	ctx := context.Background()
+	before := m.Stats().Steps
+	a, err := m.Generate(ctx, engine.Request{Prompt: storyPrompt, MaxTokens: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gathering:
+	case <-time.After(waitTimeout):
+		t.Fatal("the loop woke for a request without gathering")
+	}
+	b, err := m.Generate(ctx, engine.Request{Prompt: "The little dog", MaxTokens: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(sent)
+	collect(t, a)
+	collect(t, b)
+	if steps := m.Stats().Steps - before; steps != 4 {
+		t.Fatalf("two requests sent together took %d steps, want 4 (both prompts in the first)", steps)
 	}
 }
