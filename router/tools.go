@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -82,9 +83,7 @@ func (s *Server) planChat(l *models.Lease, req *openai.ChatRequest) (string, *ch
 	// chat_template_kwargs can override them.
 	extra := map[string]any{}
 	if p.format.TemplateVars != nil {
-		for k, v := range p.format.TemplateVars(tools, time.Now()) {
-			extra[k] = v
-		}
+		maps.Copy(extra, p.format.TemplateVars(tools, time.Now()))
 	}
 	for k, v := range req.TemplateKwargs {
 		extra[k] = v

@@ -316,3 +316,67 @@ func rawStringValue(schema json.RawMessage, free string) string {
 	}
 	return free
 }
+
+// paramList is a tool's parameters as the XML-like families write them one
+// by one: each property's schema, the names in the order the schema lists
+// them, and which are required.
+type paramList struct {
+	props    map[string]json.RawMessage
+	order    []string
+	required map[string]bool
+}
+
+// toolParams reads t's parameters schema into a paramList (empty without
+// a schema).
+func toolParams(t Tool) (paramList, error) {
+	var p paramList
+	if len(t.Parameters) == 0 {
+		return p, nil
+	}
+	var schema struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Required   []string                   `json:"required"`
+	}
+	if err := json.Unmarshal(t.Parameters, &schema); err != nil {
+		return p, err
+	}
+	order, err := propertyOrder(t.Parameters)
+	if err != nil {
+		return p, err
+	}
+	p = paramList{props: schema.Properties, order: order, required: map[string]bool{}}
+	for _, r := range schema.Required {
+		p.required[r] = true
+	}
+	return p, nil
+}
+
+// propertyOrder returns a schema's property names in the order written
+// (a Go map would lose it).
+func propertyOrder(schema json.RawMessage) ([]string, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(schema, &top); err != nil {
+		return nil, err
+	}
+	props, ok := top["properties"]
+	if !ok {
+		return nil, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(props)))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, err
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}

@@ -252,75 +252,31 @@ func glmGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 // enum, const and length (rawStringValue); others follow their schema as
 // JSON (converted one parameter at a time).
 func glmArgsRule(g *grammarBuilder, t Tool) (string, error) {
-	var schema struct {
-		Properties map[string]json.RawMessage `json:"properties"`
-		Required   []string                   `json:"required"`
+	params, err := toolParams(t)
+	if err != nil {
+		return "", err
 	}
-	var order []string
-	if len(t.Parameters) > 0 {
-		if err := json.Unmarshal(t.Parameters, &schema); err != nil {
-			return "", err
-		}
-		var err error
-		if order, err = propertyOrder(t.Parameters); err != nil {
-			return "", err
-		}
-	}
-	if len(order) == 0 {
+	if len(params.order) == 0 {
 		// No declared parameters: any keys, string values.
 		return `("<arg_key>" [^<]+ "</arg_key>\n<arg_value>" tc-str "</arg_value>\n")*`, nil
 	}
-	required := map[string]bool{}
-	for _, r := range schema.Required {
-		required[r] = true
-	}
 	var parts []string
-	for _, key := range order {
-		value := rawStringValue(schema.Properties[key], "tc-str")
+	for _, key := range params.order {
+		value := rawStringValue(params.props[key], "tc-str")
 		if !glmStringParam(t.Parameters, key) {
-			root, err := g.args(Tool{Name: t.Name + "." + key, Parameters: schema.Properties[key]})
+			root, err := g.args(Tool{Name: t.Name + "." + key, Parameters: params.props[key]})
 			if err != nil {
 				return "", err
 			}
 			value = root
 		}
 		pair := GBNFLiteral(glmKeyOpen+key+glmKeyClose+"\n"+glmValOpen) + " " + value + " " + GBNFLiteral(glmValClose+"\n")
-		if !required[key] {
+		if !params.required[key] {
 			pair = "(" + pair + ")?"
 		}
 		parts = append(parts, pair)
 	}
 	return strings.Join(parts, " "), nil
-}
-
-// propertyOrder returns a schema's property names in the order written
-// (a Go map would lose it).
-func propertyOrder(schema json.RawMessage) ([]string, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(schema, &top); err != nil {
-		return nil, err
-	}
-	props, ok := top["properties"]
-	if !ok {
-		return nil, nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(props)))
-	if _, err := dec.Token(); err != nil { // {
-		return nil, err
-	}
-	var keys []string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k.(string))
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, err
-		}
-	}
-	return keys, nil
 }
 
 func init() {

@@ -248,33 +248,20 @@ func qwen3coderGrammar(opts Options, conv SchemaConverter) (*Grammar, error) {
 	g.rule("tc-text", notContaining(qcParamEnd))
 	var alts []string
 	for _, t := range tools {
-		var schema struct {
-			Properties map[string]json.RawMessage `json:"properties"`
-			Required   []string                   `json:"required"`
-		}
-		var keys []string
-		if len(t.Parameters) > 0 {
-			if err := json.Unmarshal(t.Parameters, &schema); err != nil {
-				return nil, fmt.Errorf("toolcall: tool %q: parameters: %w", t.Name, err)
-			}
-			if keys, err = propertyOrder(t.Parameters); err != nil {
-				return nil, fmt.Errorf("toolcall: tool %q: parameters: %w", t.Name, err)
-			}
-		}
-		required := map[string]bool{}
-		for _, r := range schema.Required {
-			required[r] = true
+		list, err := toolParams(t)
+		if err != nil {
+			return nil, fmt.Errorf("toolcall: tool %q: parameters: %w", t.Name, err)
 		}
 		var params []string
-		for _, k := range keys {
-			val := rawStringValue(schema.Properties[k], "tc-text")
+		for _, k := range list.order {
+			val := rawStringValue(list.props[k], "tc-text")
 			if paramTyped(tools, t.Name, k) {
-				if val, err = g.args(Tool{Name: t.Name + "." + k, Parameters: schema.Properties[k]}); err != nil {
+				if val, err = g.args(Tool{Name: t.Name + "." + k, Parameters: list.props[k]}); err != nil {
 					return nil, err
 				}
 			}
 			p := GBNFLiteral(qcParam+k+">\n") + " " + val + " " + GBNFLiteral("\n"+qcParamEnd+"\n")
-			if !required[k] {
+			if !list.required[k] {
 				p = "(" + p + ")?"
 			}
 			params = append(params, p)

@@ -7,18 +7,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { NotFoundError } from "openai";
 
-const base = process.env.LLAMAGATE_BASE_URL;
-assert.ok(base, "LLAMAGATE_BASE_URL is not set");
-
-// Only the test gateway may be reached: a library that fetches something
-// else (a tokenizer file, telemetry) fails the test instead of leaving the
-// machine.
-const loopbackFetch = globalThis.fetch;
-globalThis.fetch = (input, init) => {
-  const url = String(input instanceof Request ? input.url : input);
-  if (!url.startsWith(base)) return Promise.reject(new Error(`unexpected fetch of ${url}`));
-  return loopbackFetch(input, init);
-};
+import { base } from "./gateway.mjs";
 
 function chatModel(fields = {}) {
   return new ChatOpenAI({

@@ -6,18 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI, { BadRequestError, NotFoundError } from "openai";
 
-const base = process.env.LLAMAGATE_BASE_URL;
-assert.ok(base, "LLAMAGATE_BASE_URL is not set");
-
-// Only the test gateway may be reached: a library that fetches something
-// else (a tokenizer file, telemetry) fails the test instead of leaving the
-// machine.
-const loopbackFetch = globalThis.fetch;
-globalThis.fetch = (input, init) => {
-  const url = String(input instanceof Request ? input.url : input);
-  if (!url.startsWith(base)) return Promise.reject(new Error(`unexpected fetch of ${url}`));
-  return loopbackFetch(input, init);
-};
+import { base } from "./gateway.mjs";
 const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
 const chatModel = "stories-chat";
 const messages = [

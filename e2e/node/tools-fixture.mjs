@@ -1,24 +1,13 @@
-// What the tool-calling scripts share: the gateway's base URL, the fetch
-// guard, the tools offered and a check that a call's arguments satisfy its
-// tool's parameters schema. The model (stories-tools) is stories260K with a
+// What the tool-calling scripts share: the gateway's base URL (with the
+// fetch guard of gateway.mjs), the tools offered and a check that a call's
+// arguments satisfy its tool's parameters schema. The model (stories-tools) is stories260K with a
 // Hermes-style (Qwen 2.5) chat template: its weights know nothing of tools,
 // so every call it makes comes from the gateway's grammar, and tool_choice
 // is always forced (required or named) with parallel_tool_calls off, so the
 // answer is one call that ends the turn.
 import assert from "node:assert/strict";
 
-export const base = process.env.LLAMAGATE_BASE_URL;
-assert.ok(base, "LLAMAGATE_BASE_URL is not set");
-
-// Only the test gateway may be reached: a library that fetches something
-// else (a tokenizer file, telemetry) fails the test instead of leaving the
-// machine.
-const loopbackFetch = globalThis.fetch;
-globalThis.fetch = (input, init) => {
-  const url = String(input instanceof Request ? input.url : input);
-  if (!url.startsWith(base)) return Promise.reject(new Error(`unexpected fetch of ${url}`));
-  return loopbackFetch(input, init);
-};
+export { base } from "./gateway.mjs";
 
 export const toolsModel = "stories-tools";
 
