@@ -52,7 +52,7 @@ type Options struct {
 	// ThreadPool keeps ggml's worker threads alive between steps (they
 	// sleep as soon as a step ends: no polling). Without it ggml starts
 	// them for every step. Measured (docs/decisions.md): faster beside a
-	// low-priority CPU hog and at 4 streams, slower for one stream.
+	// low-priority CPU hog; on a quiet machine within ±8%, not settled.
 	ThreadPool bool
 	CtxSize    int // tokens per sequence; default: the trained context capped at MaxCtxSize
 	MaxCtxSize int // cap for the default CtxSize; default 4096
