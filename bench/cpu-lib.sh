@@ -29,3 +29,12 @@ stop_burner() {
 	[[ -n $burner_pid ]] && kill "$burner_pid" 2>/dev/null && wait "$burner_pid" 2>/dev/null || true
 	burner_pid=
 }
+
+# gw_pid is the gateway a script started; stop_gw stops it.
+gw_pid=
+stop_gw() {
+	[[ -n $gw_pid ]] || return 0
+	kill "$gw_pid" 2>/dev/null || true
+	wait "$gw_pid" 2>/dev/null || true
+	gw_pid=
+}

@@ -20,13 +20,6 @@ cd "$root"
 # shellcheck source=bench/cpu-lib.sh
 source bench/cpu-lib.sh
 
-gw_pid=
-stop_gw() {
-	[[ -n $gw_pid ]] || return 0
-	kill "$gw_pid" 2>/dev/null || true
-	wait "$gw_pid" 2>/dev/null || true
-	gw_pid=
-}
 trap 'stop_gw; stop_burner' EXIT
 
 # start BINARY CONFIG: a gateway on a free port with the config file.
